@@ -1,0 +1,28 @@
+"""anvil: compile numerical functions written with tinygrad Tensor ops to native C++.
+
+``import anvil as av``; write a function of Tensors, wrap it in ``av.NumericalFunction`` and call
+it on numpy arrays (JIT) or export it with ``av.generate_module`` (AOT).
+"""
+
+from anvil.language import Tensor, dtypes  # noqa: I001  (applies anvil's tinygrad defaults first)
+from anvil.codegen import (
+  Arg,
+  CodegenIntConstant,
+  FunctionBase,
+  NumericalFunction,
+  generate_module,
+  numerical_function,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+  "Arg",
+  "CodegenIntConstant",
+  "FunctionBase",
+  "NumericalFunction",
+  "Tensor",
+  "dtypes",
+  "generate_module",
+  "numerical_function",
+]

@@ -1,0 +1,92 @@
+"""Renderers that produce portable kernel source: C (gcc/g++/clang/clang++) and CUDA (source only)."""
+
+from __future__ import annotations
+
+from tinygrad.device import Compiler
+from tinygrad.dtype import AddrSpace, dtypes
+from tinygrad.helpers import Target
+from tinygrad.renderer.cstyle import ClangRenderer, CStyleLanguage, CUDARenderer
+from tinygrad.uop.ops import Ops, PatternMatcher, UPat
+
+C_TYPES = {
+  dtypes.float64: "double", dtypes.float32: "float", dtypes.int64: "int64_t", dtypes.int32: "int32_t",
+  dtypes.int16: "int16_t", dtypes.int8: "int8_t", dtypes.uint64: "uint64_t", dtypes.uint32: "uint32_t",
+  dtypes.uint16: "uint16_t", dtypes.uint8: "uint8_t", dtypes.bool: "bool",
+}
+
+
+def _libm(name: str):
+  return lambda x, dtype: f"{name}({x})" if dtype == dtypes.float64 else f"{name}f({x})"
+
+
+def _const_qualified(s: str, mutable: bool, addrspace: AddrSpace) -> str:
+  return ("const " + s) if (not mutable and addrspace == AddrSpace.GLOBAL) else s
+
+
+class PortableCRenderer(ClangRenderer):
+  """ClangRenderer emitting plain C++17/C99: no clang vector extensions, builtins or extra thread args.
+
+  Transcendentals go to libm (``sin``/``exp2``/``log2``/``sqrt``/``trunc`` and their ``f`` variants),
+  value bitcasts through ``ANVIL_BITCAST`` (memcpy in C++), read-only pointers are ``const``.
+  The kernel prelude defining the macros is ``runtime/include/anvil/kernel.hpp``.
+  """
+
+  has_threads = False
+  supports_float4 = False
+  kernel_typedef = "static void"
+  buffer_suffix = " ANVIL_RESTRICT"
+  infinity, nan = "INFINITY", "NAN"
+  type_map = dict(C_TYPES)
+  code_for_op = {
+    **ClangRenderer.code_for_op,
+    Ops.SIN: _libm("sin"), Ops.EXP2: _libm("exp2"), Ops.LOG2: _libm("log2"),
+    Ops.SQRT: _libm("sqrt"), Ops.TRUNC: _libm("trunc"),
+  }
+  string_rewrite = PatternMatcher([
+    (UPat(Ops.BITCAST, name="x"), lambda ctx, x: None if x.addrspace in (AddrSpace.GLOBAL, AddrSpace.LOCAL) else
+     f"ANVIL_BITCAST({ctx.render_type(x)}, {ctx.render_type(x.src[0])}, {ctx[x.src[0]]})"),
+  ]) + ClangRenderer.string_rewrite
+
+  def __init__(self, target: Target | None = None):
+    CStyleLanguage.__init__(self, target or Target("CPU", "CLANG", "x86_64"))
+    self.compiler = Compiler()  # identity: returns the source, compiles nothing
+
+  @property
+  def global_max(self):  # type: ignore[override]
+    return None
+
+  def render_vector_prefix(self, dt, count):
+    return (f"typedef {self.render_dtype(dt)} {self._render_dtype(dt, count, AddrSpace.REG)} "
+            f"__attribute__((vector_size({dt.itemsize * count})));")
+
+  def _render_dtype(self, dtype, sz=1, addrspace=AddrSpace.ALU, mutable=True, override_ptr=False, shape=None):
+    s = super()._render_dtype(dtype, sz, addrspace, mutable, override_ptr, shape)
+    return _const_qualified(s, mutable, addrspace)
+
+
+class SourceOnlyCUDARenderer(CUDARenderer):
+  """CUDARenderer without NVRTC or a driver: renders CUDA C++ source text only."""
+
+  def __init__(self, arch: str = "sm_80"):
+    CStyleLanguage.__init__(self, Target("CUDA", "", arch))
+    self.compiler = Compiler()
+    self.tensor_cores = []
+
+  def _render_dtype(self, dtype, sz=1, addrspace=AddrSpace.ALU, mutable=True, override_ptr=False, shape=None):
+    s = super()._render_dtype(dtype, sz, addrspace, mutable, override_ptr, shape)
+    return _const_qualified(s, mutable, addrspace)
+
+
+_RENDERERS: dict[str, object] = {}
+
+
+def renderer_for(device: str):
+  """One renderer instance per device (renderers are stateless)."""
+  if device not in _RENDERERS:
+    if device == "CPU":
+      _RENDERERS[device] = PortableCRenderer()
+    elif device == "CUDA":
+      _RENDERERS[device] = SourceOnlyCUDARenderer()
+    else:
+      raise ValueError(f"no kernel renderer for device {device!r}")
+  return _RENDERERS[device]

@@ -1,0 +1,277 @@
+"""``NumericalFunction``: a Tensor function traced, lowered to C++, compiled and callable on numpy arrays."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+
+from anvil._tinygrad import trace_program
+from anvil._tinygrad.lower import LoweredFunction
+from anvil.codegen.arg import Arg
+from anvil.codegen.common import CodegenIntConstant, FunctionBase, check_identifier, render_module
+from anvil.codegen.emit import KERNEL_HEADER, KERNEL_INCLUDE, FunctionEmitter
+from anvil.codegen.templates import render
+from anvil.ir.program import BufferSpec, Kernel, Program, Role, Step
+from anvil.language import Tensor
+
+SUPPORTED_DEVICES = ("CPU", "CUDA", "METAL")
+JIT_MODULE = "anvil_jit"
+
+I = TypeVar("I", bound=tuple)
+R = TypeVar("R")
+
+
+def _rebuild(cls: type, state: dict[str, Any]) -> Any:
+  obj = object.__new__(cls)
+  for k, v in state.items():
+    object.__setattr__(obj, k, v)
+  return obj
+
+
+def check_inputs(owner: str, inputs: Any) -> tuple[Arg, ...]:
+  if isinstance(inputs, Arg):
+    inputs = (inputs,)
+  if not isinstance(inputs, (tuple, list)):
+    raise ValueError(f"{owner}: inputs must be a tuple of Arg, got {type(inputs).__name__}")
+  for i, a in enumerate(inputs):
+    if not isinstance(a, Arg):
+      raise ValueError(f"{owner}: inputs[{i}] must be an anvil.Arg (e.g. Arg(3) or Arg((2, 2), dtypes.float32)), "
+                       f"got {a!r}")
+  return tuple(inputs)
+
+
+@dataclass(frozen=True, eq=False, init=False)
+class NumericalFunction(FunctionBase, Generic[I, R]):
+  """A compiled numerical function: traces a Python/Tensor function, schedules it, renders C++
+  and JIT-compiles it. Every stage is a cached property, computed on first use.
+
+  Called from Python with numpy arrays (one per input), it returns a numpy array, or a tuple of
+  them for several outputs. ``generate_module`` exports the very same C++ for AOT use.
+
+  Args:
+    name: Unique function name, a C++ identifier (used as its namespace in generated code).
+    fn: The Python callable to trace. Takes one Tensor per input, returns a Tensor or a tuple.
+    inputs: Tuple of ``Arg`` describing each input's shape and dtype.
+    device: ``"CPU"`` (default), ``"CUDA"`` or ``"METAL"``.
+  """
+
+  name: str
+  fn: Callable[..., R]
+  inputs: I
+  device: str = field(default="CPU", kw_only=True)
+
+  def __init__(self, name: str, fn: Callable[..., R], inputs: I, /, device: str = "CPU") -> None:
+    check_identifier(name, "function name")
+    if not callable(fn):
+      raise ValueError(f"function {name!r}: fn must be callable, got {type(fn).__name__}")
+    inputs = check_inputs(f"function {name!r}", inputs)  # type: ignore[assignment]
+    if device not in SUPPORTED_DEVICES:
+      raise ValueError(f"function {name!r}: unsupported device {device!r}, must be one of {SUPPORTED_DEVICES}")
+    if device == "METAL":
+      for i, a in enumerate(inputs):
+        if a.scalar_type.name == "float64":
+          raise ValueError(f"function {name!r}: Metal does not support float64, input {i} is float64; "
+                           "use Arg(..., dtype=dtypes.float32)")
+    object.__setattr__(self, "name", name)
+    object.__setattr__(self, "fn", fn)
+    object.__setattr__(self, "inputs", inputs)
+    object.__setattr__(self, "device", device)
+
+  def __reduce__(self):
+    return _rebuild, (type(self), {f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+
+  def __repr__(self) -> str:
+    ins = ", ".join(a.describe() for a in self.inputs)
+    return f"{type(self).__name__}({self.name!r}, ({ins}), device={self.device!r})"
+
+  # ---- front end (tinygrad adapter) ----
+  @cached_property
+  def lowered(self) -> LoweredFunction:
+    """Trace + schedule + render: the function as anvil IR, with stage timings."""
+    lowered = trace_program(self.name, self.traced_fn, [(a.shape, a.dtype) for a in self.inputs],
+                            "CPU" if self.device == "METAL" else self.device)
+    if self.device == "METAL":
+      for b in lowered.program.by_role(Role.CONSTANT):
+        if b.dtype.name == "float64":
+          raise ValueError(f"function {self.name!r}: Metal does not support float64, a captured constant is float64; "
+                           "create constants with dtype=dtypes.float32")
+    return lowered
+
+  @property
+  def traced_fn(self) -> Callable[..., Any]:
+    """The callable that is traced (subclasses may wrap ``fn``)."""
+    return self.fn
+
+  @property
+  def program(self) -> Program:
+    return self.lowered.program
+
+  @cached_property
+  def outputs(self) -> tuple[Arg, ...]:
+    """Output shapes and dtypes, inferred by tracing."""
+    return tuple(Arg(s, d) for s, d in zip(self.lowered.output_shapes, self.lowered.output_dtypes, strict=True))
+
+  @property
+  def schedule(self) -> tuple[Step, ...]:
+    """The ordered steps (kernels and copies) of the program."""
+    return self.program.steps
+
+  @property
+  def rendered_kernels(self) -> tuple[Kernel, ...]:
+    return self.program.kernels
+
+  @property
+  def input_bufs(self) -> tuple[BufferSpec, ...]:
+    return tuple(self.program.buffers[i] for i in self.program.inputs)
+
+  @property
+  def output_bufs(self) -> tuple[BufferSpec, ...]:
+    return tuple(self.program.buffers[i] for i in self.program.outputs)
+
+  @property
+  def intermediate_bufs(self) -> tuple[BufferSpec, ...]:
+    return self.program.by_role(Role.INTERMEDIATE)
+
+  @property
+  def constant_bufs(self) -> tuple[BufferSpec, ...]:
+    return tuple(self.program.buffers[c] for c in self._emitter.const_names)
+
+  @property
+  def buf_names(self) -> dict[int, str]:
+    """Buffer id -> the C++ expression naming it inside ``call``."""
+    return {b.id: self._emitter.ref(b.id) for b in self.program.buffers
+            if b.role is not Role.CONSTANT or b.id in self._emitter.const_names}
+
+  @property
+  def ws_size(self) -> int:
+    """Workspace bytes (intermediates, lifetime-planned)."""
+    return self._emitter.ws_size
+
+  # ---- C++ emission ----
+  @cached_property
+  def _emitter(self) -> FunctionEmitter:
+    return FunctionEmitter(self.name, self.program, doc=self._doc(), extra_header=self._extra_header())
+
+  def _doc(self) -> str:
+    return getattr(self.fn, "__doc__", None) and (self.fn.__doc__ or "").strip().splitlines()[0] or ""
+
+  def _extra_header(self) -> str:
+    return ""
+
+  @property
+  def codegen_constants(self) -> set[CodegenIntConstant]:
+    return set()
+
+  @property
+  def source_includes(self) -> set[str]:
+    return {KERNEL_INCLUDE, "#include <cstring>"}
+
+  @property
+  def runtime_headers(self) -> set[str]:
+    return {KERNEL_HEADER}
+
+  @cached_property
+  def header_code(self) -> str:
+    self._require_cpu("generate C++ for")
+    return self._emitter.header_code()
+
+  @cached_property
+  def source_code(self) -> str:
+    self._require_cpu("generate C++ for")
+    return self._emitter.source_code()
+
+  def _require_cpu(self, what: str) -> None:
+    if self.device != "CPU":
+      raise NotImplementedError(f"function {self.name!r}: cannot {what} device {self.device!r} yet "
+                                "(rendered kernels are available via .rendered_kernels)")
+
+  # ---- JIT ----
+  @cached_property
+  def jit_source(self) -> str:
+    """One self-contained translation unit: the exported module code plus a thin C entry point."""
+    hpp, cpp = render_module(JIT_MODULE, [self], include_header=False)
+    return hpp + cpp + render("jit_shim.cpp.j2", f=self._emitter, module_name=JIT_MODULE)
+
+  @cached_property
+  def _library(self):
+    from anvil.jit import load_library, runtime_include_dir
+
+    self._require_cpu("call")
+    lib, _ = load_library(self.jit_source, self.name, include_dirs=(runtime_include_dir(),))
+    return lib
+
+  @cached_property
+  def _caller(self):
+    import ctypes
+
+    from anvil.jit.fastcall import caller_module
+
+    lib = self._library
+    entry = getattr(lib, f"anvil_jit_{self.name}_call")
+    fnptr = ctypes.cast(entry, ctypes.c_void_p).value
+    in_specs = [(a.scalar_type.numpy.num, a.shape) for a in self.inputs]
+    out_specs = [(a.scalar_type.numpy.num, a.shape) for a in self.outputs]
+    return caller_module().Caller(fnptr, self.ws_size, in_specs, out_specs, self._convert_args, lib)
+
+  def compile(self) -> NumericalFunction[I, R]:
+    """Builds (or loads from the cache) the native library now rather than on the first call."""
+    self._caller  # noqa: B018
+    return self
+
+  def __call__(self, *args: Any) -> Any:
+    """Evaluates natively: numpy arrays in (one per input), numpy array(s) out."""
+    return self._caller(*args)
+
+  def _convert_args(self, *args: Any, **kwargs: Any) -> tuple[np.ndarray, ...]:
+    """Validates call arguments and converts them to contiguous arrays of the declared dtypes."""
+    if kwargs:
+      raise TypeError(f"function {self.name!r} takes positional arrays only, got keyword(s) {sorted(kwargs)}")
+    if len(args) != len(self.inputs):
+      expected = ", ".join(a.describe() for a in self.inputs)
+      raise TypeError(f"function {self.name!r} takes {len(self.inputs)} input(s) ({expected}), got {len(args)}")
+    return tuple(convert_input(self.name, i, a, spec) for i, (a, spec) in enumerate(zip(args, self.inputs)))
+
+
+def convert_input(fn_name: str, index: int, value: Any, spec: Arg) -> np.ndarray:
+  """One input as a C-contiguous, aligned, native-endian array of ``spec``'s dtype and exact shape."""
+  expected = spec.scalar_type.numpy
+  if isinstance(value, Tensor):
+    raise TypeError(f"function {fn_name!r}: input {index} is an anvil Tensor; pass a numpy array "
+                    f"(use a NumericalFunction's .fn inside traced code)")
+  try:
+    arr = np.asarray(value)
+  except Exception as e:  # noqa: BLE001 - anything numpy cannot read is the user's garbage
+    raise TypeError(f"function {fn_name!r}: input {index} ({type(value).__name__}) is not convertible to an array: {e}"
+                    ) from None
+  if arr.dtype.kind not in "biuf":
+    raise TypeError(f"function {fn_name!r}: input {index} has dtype {arr.dtype} ({type(value).__name__}), "
+                    f"expected {expected.name} {list(spec.shape)}")
+  if not np.can_cast(arr.dtype, expected, "same_kind"):
+    raise TypeError(f"function {fn_name!r}: input {index} has dtype {arr.dtype}, expected {expected.name} "
+                    f"(only same-kind conversions are done implicitly; cast explicitly with .astype)")
+  if arr.shape != spec.shape:
+    raise ValueError(f"function {fn_name!r}: input {index} has shape {arr.shape}, expected {spec.shape}")
+  return np.require(arr, dtype=expected, requirements=("C", "A"))
+
+
+def numerical_function(name: str, inputs: Any) -> Callable[[Callable[..., Any]], NumericalFunction]:
+  """Decorator creating a float64 ``NumericalFunction`` from a plain Python function.
+
+  ``inputs`` is a tuple of shapes, one per input (``((3,), (2,))`` is two inputs); a bare int
+  means one 1-D input. Example::
+
+      @numerical_function("my_fn", ((3,), (2,)))
+      def my_fn(x, y):
+          return x + y.pad(((0, 1),))
+  """
+  if isinstance(inputs, int):
+    inputs = ((inputs,),)
+  if not isinstance(inputs, (tuple, list)):
+    raise ValueError(f"numerical_function {name!r}: inputs must be a tuple of shapes, got {inputs!r}")
+  shapes = tuple(Arg(s) for s in inputs)
+  return lambda fn: NumericalFunction(name, fn, shapes)

@@ -1,0 +1,23 @@
+"""JIT: compiler discovery, the on-disk library cache and the fast native call path."""
+
+from anvil.jit.compiler import (
+  CompileError,
+  CompilerNotFoundError,
+  build_library,
+  cache_dir,
+  compile_flags,
+  find_compiler,
+  runtime_include_dir,
+)
+from anvil.jit.loader import load_library
+
+__all__ = [
+  "CompileError",
+  "CompilerNotFoundError",
+  "build_library",
+  "cache_dir",
+  "compile_flags",
+  "find_compiler",
+  "load_library",
+  "runtime_include_dir",
+]

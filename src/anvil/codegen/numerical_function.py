@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 
@@ -223,9 +224,15 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
     self._caller  # noqa: B018
     return self
 
-  def __call__(self, *args: Any) -> Any:
-    """Evaluates natively: numpy arrays in (one per input), numpy array(s) out."""
-    return self._caller(*args)
+  if TYPE_CHECKING:
+
+    def __call__(self, *args: Any) -> Any:
+      """Evaluates natively: numpy arrays in (one per input), numpy array(s) out."""
+  else:
+    # `f(x, y)` resolves __call__ through this property straight to the native Caller object: no
+    # Python frame on the hot path (attrgetter is C; `_caller` is cached in the instance dict).
+    __call__ = property(operator.attrgetter("_caller"),
+                        doc="Evaluates natively: numpy arrays in (one per input), numpy array(s) out.")
 
   def _convert_args(self, *args: Any, **kwargs: Any) -> tuple[np.ndarray, ...]:
     """Validates call arguments and converts them to contiguous arrays of the declared dtypes."""

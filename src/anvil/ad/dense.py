@@ -1,0 +1,175 @@
+"""Dense derivatives of ``NumericalFunction``s: ``gradient``, ``jacobian``, ``hessian``.
+
+Each returns a new ``NumericalFunction`` whose traced graph contains the original function
+and its derivative, so it is callable from Python, exportable with ``generate_module`` and
+composable (``jacobian(gradient(f))``). A dense Jacobian is one batched directional
+derivative over an identity seed: forward mode (a JVP batched over the ``n`` input
+directions) or reverse mode (a VJP batched over the ``m`` output directions), so the whole
+matrix comes from one fused graph rather than ``n`` or ``m`` separate sweeps.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from anvil._tinygrad.autodiff import eval_shapes, is_float_dtype, jvp_tensors, vjp_tensors
+from anvil._tinygrad.vmap import NoBatchingRuleError, batch_tensors, placeholder_like
+from anvil.codegen import NumericalFunction
+from anvil.language import Tensor
+
+__all__ = ["gradient", "hessian", "jacobian", "jacobian_tensor"]
+
+Mode = Literal["auto", "forward", "reverse"]
+
+
+def _single(where: str, res: Any) -> Tensor:
+  if isinstance(res, Tensor):
+    return res
+  if isinstance(res, (tuple, list)) and len(res) == 1 and isinstance(res[0], Tensor):
+    return res[0]
+  raise ValueError(f"{where}: the function must return exactly one Tensor")
+
+
+def _check(where: str, fn: Any, argnum: Any) -> tuple[tuple[int, ...], Any]:
+  """Validates ``fn``/``argnum`` and returns the (shape, dtype) of ``fn``'s single output."""
+  if not isinstance(fn, NumericalFunction):
+    raise ValueError(f"{where}: fn must be a NumericalFunction, got {type(fn).__name__}")
+  n_in = len(fn.inputs)
+  if not isinstance(argnum, int) or isinstance(argnum, bool) or not 0 <= argnum < n_in:
+    raise ValueError(f"{where}: argnum must be an int in [0, {n_in}) for a function with {n_in} input(s), "
+                     f"got {argnum!r}")
+  arg = fn.inputs[argnum]
+  if not is_float_dtype(arg.dtype):
+    raise ValueError(f"{where}: input {argnum} has dtype {arg.dtype}; only floating-point inputs can be "
+                     f"differentiated")
+  outs = eval_shapes(fn.name, fn.fn, [(a.shape, a.dtype) for a in fn.inputs])
+  if len(outs) != 1:
+    raise ValueError(f"{where}: the function must have exactly one output, it has {len(outs)}")
+  shape, dtype = outs[0]
+  if not is_float_dtype(dtype):
+    raise ValueError(f"{where}: the output has dtype {dtype}; only floating-point outputs can be differentiated")
+  return shape, dtype
+
+
+def _identity(n: int, dtype: Any, shape: tuple[int, ...]) -> Tensor:
+  """An ``(n, *shape)`` identity seed, computed in the kernels (no constant array is emitted)."""
+  return Tensor.eye(n, dtype=dtype).reshape(n, *shape)
+
+
+def jacobian_tensor(y: Tensor, x: Tensor, mode: Mode = "auto") -> Tensor:
+  """The dense Jacobian ``(y.numel(), x.numel())`` of a traced Tensor ``y`` w.r.t. ``x``, as a Tensor.
+
+  ``mode``: ``"forward"`` batches a JVP over the ``n`` input directions, ``"reverse"`` a VJP
+  over the ``m`` output directions, ``"auto"`` picks forward when ``n <= m``.
+  """
+  m, n = math.prod(y.shape), math.prod(x.shape)
+  if mode not in ("auto", "forward", "reverse"):
+    raise ValueError(f"jacobian: mode must be 'auto', 'forward' or 'reverse', got {mode!r}")
+  if mode == "auto":
+    mode = "forward" if n <= m else "reverse"
+  if m == 0 or n == 0:
+    return Tensor.zeros(m, n, dtype=y.dtype)
+  if mode == "forward":
+    v = placeholder_like(tuple(x.shape), x.dtype)
+    (t,) = jvp_tensors([y], [x], [v])
+    try:
+      (jt,) = batch_tensors([t], [(v, _identity(n, x.dtype, tuple(x.shape)))], n)
+    except NoBatchingRuleError:  # not expected for AD graphs; correct but slower
+      cols = [jvp_tensors([y], [x], [_identity(n, x.dtype, tuple(x.shape))[j]])[0] for j in range(n)]
+      jt = Tensor.stack(*cols)
+    return jt.reshape(n, m).T
+  c = placeholder_like(tuple(y.shape), y.dtype)
+  (g,) = vjp_tensors([y], [x], [c])
+  try:
+    (j,) = batch_tensors([g], [(c, _identity(m, y.dtype, tuple(y.shape)))], m)
+  except NoBatchingRuleError:
+    rows = [vjp_tensors([y], [x], [_identity(m, y.dtype, tuple(y.shape))[i]])[0] for i in range(m)]
+    j = Tensor.stack(*rows)
+  return j.reshape(m, n)
+
+
+def gradient(fn: NumericalFunction, argnum: int = 0, name: str | None = None) -> NumericalFunction:
+  """Gradient of a scalar-valued function w.r.t. input ``argnum`` (reverse mode).
+
+  The output must have exactly one element (shape ``()``, ``(1,)``, ...). The result,
+  named ``<fn.name>_grad``, takes the same inputs as ``fn`` and returns an array of the
+  shape of ``inputs[argnum]``; other inputs are passed through, not differentiated.
+
+  Example::
+
+      f = av.NumericalFunction("f", lambda x: (x * x).sum(), (av.Arg(5),))
+      av.gradient(f)(np.arange(1.0, 6.0))      # -> 2 x
+  """
+  where = f"gradient({getattr(fn, 'name', fn)!s})"
+  shape, _ = _check(where, fn, argnum)
+  if math.prod(shape) != 1:
+    raise ValueError(f"{where}: gradient needs a scalar output, got shape {shape}; use jacobian for vector outputs")
+
+  def grad_fn(*xs: Tensor) -> Tensor:
+    y = _single(where, fn.fn(*xs))
+    (g,) = vjp_tensors([y], [xs[argnum]], [y.const_like(1.0)])
+    return g
+
+  grad_fn.__doc__ = f"Gradient of {fn.name} w.r.t. input {argnum}."
+  return NumericalFunction(name or f"{fn.name}_grad", grad_fn, fn.inputs, device=fn.device)
+
+
+def jacobian(fn: NumericalFunction, argnum: int = 0, mode: Mode = "auto", name: str | None = None
+             ) -> NumericalFunction:
+  """Dense Jacobian ``(out_dim, in_dim)`` of ``fn`` w.r.t. input ``argnum``.
+
+  The output must be 1-D (a scalar output counts as one row: the result is ``(1, in_dim)``);
+  an N-D input is flattened in C order, so ``in_dim = inputs[argnum].size``. ``mode`` picks
+  forward (``in_dim`` directions), reverse (``out_dim`` directions) or ``"auto"``. The result
+  is named ``<fn.name>_jac``.
+
+  Example::
+
+      f = av.NumericalFunction("f", lambda x: Tensor.stack(x[0] * x[1], x[1] ** 2), (av.Arg(2),))
+      av.jacobian(f)(np.array([3.0, 4.0]))     # -> [[4, 3], [0, 8]]
+  """
+  where = f"jacobian({getattr(fn, 'name', fn)!s})"
+  shape, _ = _check(where, fn, argnum)
+  if len(shape) > 1:
+    raise ValueError(f"{where}: jacobian needs a 1-D (or scalar) output, got shape {shape}; reshape the output "
+                     f"to 1-D (e.g. y.reshape(-1)) inside the function")
+  if mode not in ("auto", "forward", "reverse"):
+    raise ValueError(f"{where}: mode must be 'auto', 'forward' or 'reverse', got {mode!r}")
+  m = math.prod(shape)
+
+  def jac_fn(*xs: Tensor) -> Tensor:
+    y = _single(where, fn.fn(*xs)).reshape(m)
+    return jacobian_tensor(y, xs[argnum], mode)
+
+  jac_fn.__doc__ = f"Jacobian of {fn.name} w.r.t. input {argnum}."
+  return NumericalFunction(name or f"{fn.name}_jac", jac_fn, fn.inputs, device=fn.device)
+
+
+def hessian(fn: NumericalFunction, argnum: int = 0, name: str | None = None) -> NumericalFunction:
+  """Dense, symmetric Hessian ``(in_dim, in_dim)`` of a scalar-valued ``fn`` w.r.t. input ``argnum``.
+
+  Forward-over-reverse: the gradient graph is differentiated once more with a JVP batched
+  over the ``in_dim`` directions; the result is symmetrized (``(H + H^T) / 2``) so it is
+  exactly symmetric. N-D inputs are flattened in C order. Named ``<fn.name>_hess``.
+
+  Example::
+
+      f = av.NumericalFunction("f", lambda x: x[0]**2 + x[0]*x[1] + x[1]**2, (av.Arg(2),))
+      av.hessian(f)(np.zeros(2))               # -> [[2, 1], [1, 2]]
+  """
+  where = f"hessian({getattr(fn, 'name', fn)!s})"
+  shape, _ = _check(where, fn, argnum)
+  if math.prod(shape) != 1:
+    raise ValueError(f"{where}: hessian needs a scalar output, got shape {shape}")
+  n = fn.inputs[argnum].size
+
+  def hess_fn(*xs: Tensor) -> Tensor:
+    x = xs[argnum]
+    y = _single(where, fn.fn(*xs))
+    (g,) = vjp_tensors([y], [x], [y.const_like(1.0)])
+    h = jacobian_tensor(g.reshape(n), x, "forward")
+    return (h + h.T) * 0.5
+
+  hess_fn.__doc__ = f"Hessian of {fn.name} w.r.t. input {argnum}."
+  return NumericalFunction(name or f"{fn.name}_hess", hess_fn, fn.inputs, device=fn.device)

@@ -1,0 +1,265 @@
+// anvil QP solver, sparse backend: numeric LDL' of the quasi-definite KKT matrix
+//
+//   [ P + rho I + B   A'        G'      ]
+//   [ A               -delta I          ]
+//   [ G                         -W^{-1} ]
+//
+// The symbolic analysis (fill-reducing ordering, elimination tree, column counts, the map from
+// P/A/G entries into the permuted upper triangle) is done in Python at generation time and
+// handed in as a `Pattern` type with static constexpr arrays:
+//
+//   struct Pattern {
+//     static constexpr int n, p, m, nnz_P, nnz_A, nnz_G, nnz_K, nnz_L;
+//     static constexpr int P_colptr[n + 1], P_rowind[];     // upper triangle of P, CSC
+//     static constexpr int A_colptr[n + 1], A_rowind[];     // A (p x n), CSC
+//     static constexpr int G_colptr[n + 1], G_rowind[];     // G (m x n), CSC
+//     static constexpr int K_colptr[nK + 1], K_rowind[];    // permuted upper triangle of K, CSC
+//     static constexpr int perm[nK];                        // pivot k is original index perm[k]
+//     static constexpr int etree[nK], L_colptr[nK + 1];     // elimination tree (-1: root), L columns
+//     static constexpr int map_P[], map_A[], map_G[], map_diag[nK];  // entry -> position in K
+//   };
+//
+// (empty arrays are emitted with one dummy element). No heap allocation, no exceptions.
+#pragma once
+#include "anvil/qp/core.hpp"
+
+namespace anvil {
+namespace qp {
+
+/// Workspace of the sparse solver for one sparsity pattern.
+/// Results after solve: ws.core.x, .y, .z, .z_box, .info.
+template <typename T, typename Pattern>
+struct SparseWorkspace {
+  using Scalar = T;
+  static constexpr int n = Pattern::n, p = Pattern::p, m = Pattern::m;
+  static constexpr int nK = n + p + m;
+  static_assert(n > 0, "a QP needs at least one variable");
+  CoreData<T, Pattern::n, Pattern::p, Pattern::m> core;
+  Array<T, Pattern::nnz_P> Pv;  ///< scaled values of the upper triangle of P
+  Array<T, Pattern::nnz_A> Av;
+  Array<T, Pattern::nnz_G> Gv;
+  Array<T, Pattern::nnz_K> Kv;
+  Array<T, Pattern::nnz_L> Lx;
+  Array<int, Pattern::nnz_L> Li;
+  Array<T, nK> Dinv, Y, w;
+  Array<int, nK> flag, pattern, Lnz;
+  const T* WG;
+
+  const T* x() const { return core.x.ptr(); }
+  const T* y() const { return core.y.ptr(); }
+  const T* z() const { return core.z.ptr(); }
+  const T* z_box() const { return core.z_box.ptr(); }
+  const Info<T>& info() const { return core.info; }
+};
+
+namespace detail {
+
+template <typename T, typename Pat>
+class SparseBackend {
+ public:
+  using WS = SparseWorkspace<T, Pat>;
+  static constexpr int N = Pat::n, P = Pat::p, M = Pat::m, NK = N + P + M;
+  explicit SparseBackend(WS& ws) : w_(ws) {}
+
+  void load(const T* Pin, const T* Ain, const T* Gin) {
+    for (int k = 0; k < Pat::nnz_P; ++k) w_.Pv[k] = Pin ? Pin[k] : T(0);
+    for (int k = 0; k < Pat::nnz_A; ++k) w_.Av[k] = Ain ? Ain[k] : T(0);
+    for (int k = 0; k < Pat::nnz_G; ++k) w_.Gv[k] = Gin ? Gin[k] : T(0);
+  }
+
+  bool data_finite() const {
+    for (int k = 0; k < Pat::nnz_P; ++k)
+      if (!finite(w_.Pv[k])) return false;
+    for (int k = 0; k < Pat::nnz_A; ++k)
+      if (!finite(w_.Av[k])) return false;
+    for (int k = 0; k < Pat::nnz_G; ++k)
+      if (!finite(w_.Gv[k])) return false;
+    return true;
+  }
+
+  void norms(T* colP, T* colA, T* colG, T* rowA, T* rowG) const {
+    for (int j = 0; j < N; ++j) colP[j] = colA[j] = colG[j] = T(0);
+    for (int i = 0; i < P; ++i) rowA[i] = T(0);
+    for (int i = 0; i < M; ++i) rowG[i] = T(0);
+    for (int j = 0; j < N; ++j) {
+      for (int k = Pat::P_colptr[j]; k < Pat::P_colptr[j + 1]; ++k) {
+        const int i = Pat::P_rowind[k];
+        const T a = abs(w_.Pv[k]);
+        colP[j] = max2(colP[j], a);
+        colP[i] = max2(colP[i], a);
+      }
+      for (int k = Pat::A_colptr[j]; k < Pat::A_colptr[j + 1]; ++k) {
+        const T a = abs(w_.Av[k]);
+        colA[j] = max2(colA[j], a);
+        rowA[Pat::A_rowind[k]] = max2(rowA[Pat::A_rowind[k]], a);
+      }
+      for (int k = Pat::G_colptr[j]; k < Pat::G_colptr[j + 1]; ++k) {
+        const T a = abs(w_.Gv[k]);
+        colG[j] = max2(colG[j], a);
+        rowG[Pat::G_rowind[k]] = max2(rowG[Pat::G_rowind[k]], a);
+      }
+    }
+  }
+
+  void scale(const T* d, const T* e, const T* f, T c) {
+    for (int j = 0; j < N; ++j) {
+      for (int k = Pat::P_colptr[j]; k < Pat::P_colptr[j + 1]; ++k) w_.Pv[k] *= c * d[Pat::P_rowind[k]] * d[j];
+      for (int k = Pat::A_colptr[j]; k < Pat::A_colptr[j + 1]; ++k) w_.Av[k] *= e[Pat::A_rowind[k]] * d[j];
+      for (int k = Pat::G_colptr[j]; k < Pat::G_colptr[j + 1]; ++k) w_.Gv[k] *= f[Pat::G_rowind[k]] * d[j];
+    }
+  }
+
+  void P_mul(const T* x, T* out) const {
+    for (int j = 0; j < N; ++j) out[j] = T(0);
+    for (int j = 0; j < N; ++j)
+      for (int k = Pat::P_colptr[j]; k < Pat::P_colptr[j + 1]; ++k) {
+        const int i = Pat::P_rowind[k];
+        out[i] += w_.Pv[k] * x[j];
+        if (i != j) out[j] += w_.Pv[k] * x[i];
+      }
+  }
+  void A_mul(const T* x, T* out) const { csc_mul(Pat::A_colptr, Pat::A_rowind, w_.Av.ptr(), P, x, out); }
+  void G_mul(const T* x, T* out) const { csc_mul(Pat::G_colptr, Pat::G_rowind, w_.Gv.ptr(), M, x, out); }
+  void At_mul(const T* y, T* out) const { csc_tmul(Pat::A_colptr, Pat::A_rowind, w_.Av.ptr(), y, out); }
+  void Gt_mul(const T* z, T* out) const { csc_tmul(Pat::G_colptr, Pat::G_rowind, w_.Gv.ptr(), z, out); }
+
+  bool factor(T rho, T delta, const T* Hd, const T* WG) {
+    w_.WG = WG;
+    T* Kv = w_.Kv.ptr();
+    for (int k = 0; k < Pat::nnz_K; ++k) Kv[k] = T(0);
+    for (int k = 0; k < Pat::nnz_P; ++k) Kv[Pat::map_P[k]] += w_.Pv[k];
+    for (int j = 0; j < N; ++j) Kv[Pat::map_diag[j]] += rho + Hd[j];
+    for (int k = 0; k < Pat::nnz_A; ++k) Kv[Pat::map_A[k]] = w_.Av[k];
+    for (int i = 0; i < P; ++i) Kv[Pat::map_diag[N + i]] = -delta;
+    for (int k = 0; k < Pat::nnz_G; ++k) Kv[Pat::map_G[k]] = WG[Pat::G_rowind[k]] > T(0) ? w_.Gv[k] : T(0);
+    for (int i = 0; i < M; ++i) Kv[Pat::map_diag[N + P + i]] = WG[i] > T(0) ? -T(1) / WG[i] : -T(1);
+    return ldl();
+  }
+
+  void solve(const T* rx, const T* ry, const T* rz, T* dx, T* dy, T* dz) {
+    T* w = w_.w.ptr();
+    for (int k = 0; k < NK; ++k) {
+      const int o = Pat::perm[k];
+      w[k] = o < N ? rx[o] : (o < N + P ? ry[o - N] : rz[o - N - P]);
+    }
+    const int* Lp = Pat::L_colptr;
+    const int* Li = w_.Li.ptr();
+    const T* Lx = w_.Lx.ptr();
+    for (int k = 0; k < NK; ++k) {
+      const T wk = w[k];
+      if (wk == T(0)) continue;
+      for (int q = Lp[k]; q < Lp[k + 1]; ++q) w[Li[q]] -= Lx[q] * wk;
+    }
+    for (int k = 0; k < NK; ++k) w[k] *= w_.Dinv[k];
+    for (int k = NK - 1; k >= 0; --k) {
+      T s = w[k];
+      for (int q = Lp[k]; q < Lp[k + 1]; ++q) s -= Lx[q] * w[Li[q]];
+      w[k] = s;
+    }
+    for (int k = 0; k < NK; ++k) {
+      const int o = Pat::perm[k];
+      if (o < N) dx[o] = w[k];
+      else if (o < N + P) dy[o - N] = w[k];
+      else dz[o - N - P] = w[k];
+    }
+  }
+
+ private:
+  WS& w_;
+
+  // Up-looking LDL' (row k of L from the elimination-tree reach of column k of the upper triangle).
+  // Fails (returns false) if a pivot has the wrong sign for a quasi-definite matrix or is not finite.
+  bool ldl() {
+    const int* Kp = Pat::K_colptr;
+    const int* Ki = Pat::K_rowind;
+    const int* Lp = Pat::L_colptr;
+    const int* parent = Pat::etree;
+    const T* Kv = w_.Kv.ptr();
+    T* Y = w_.Y.ptr();
+    int* flag = w_.flag.ptr();
+    int* patt = w_.pattern.ptr();
+    int* Lnz = w_.Lnz.ptr();
+    int* Li = w_.Li.ptr();
+    T* Lx = w_.Lx.ptr();
+    T* Dinv = w_.Dinv.ptr();
+    for (int k = 0; k < NK; ++k) {
+      Y[k] = T(0);
+      int top = NK;
+      flag[k] = k;
+      Lnz[k] = 0;
+      for (int q = Kp[k]; q < Kp[k + 1]; ++q) {
+        int i = Ki[q];
+        Y[i] += Kv[q];
+        int len = 0;
+        for (; flag[i] != k; i = parent[i]) {
+          patt[len++] = i;
+          flag[i] = k;
+        }
+        while (len > 0) patt[--top] = patt[--len];
+      }
+      T dk = Y[k];
+      Y[k] = T(0);
+      for (; top < NK; ++top) {
+        const int i = patt[top];
+        const T yi = Y[i];
+        Y[i] = T(0);
+        const int q2 = Lp[i] + Lnz[i];
+        for (int q = Lp[i]; q < q2; ++q) Y[Li[q]] -= Lx[q] * yi;
+        const T lki = yi * Dinv[i];
+        dk -= lki * yi;
+        Li[q2] = k;
+        Lx[q2] = lki;
+        ++Lnz[i];
+      }
+      const bool positive = Pat::perm[k] < N;
+      if (!finite(dk) || (positive ? !(dk > T(0)) : !(dk < T(0)))) return false;
+      Dinv[k] = T(1) / dk;
+    }
+    return true;
+  }
+
+  static void csc_mul(const int* cp, const int* ri, const T* v, int rows, const T* x, T* out) {
+    for (int i = 0; i < rows; ++i) out[i] = T(0);
+    for (int j = 0; j < N; ++j) {
+      const T xj = x[j];
+      if (xj == T(0)) continue;
+      for (int k = cp[j]; k < cp[j + 1]; ++k) out[ri[k]] += v[k] * xj;
+    }
+  }
+  static void csc_tmul(const int* cp, const int* ri, const T* v, const T* y, T* out) {
+    for (int j = 0; j < N; ++j) {
+      T s = T(0);
+      for (int k = cp[j]; k < cp[j + 1]; ++k) s += v[k] * y[ri[k]];
+      out[j] = s;
+    }
+  }
+};
+
+}  // namespace detail
+
+/// Solves the QP with the sparse backend. Matrix values follow the Pattern's CSC order: P (upper
+/// triangle incl. the diagonal entries of the pattern), A (p x n), G (m x n); nullptr = all zeros.
+template <typename T, typename Pattern>
+Info<T> solve_sparse(SparseWorkspace<T, Pattern>& ws, const Settings<T>& settings, const T* Pvals, const T* q,
+                     const T* Avals, const T* b, const T* Gvals, const T* h_l, const T* h_u, const T* x_l,
+                     const T* x_u, const WarmStart<T>& warm = WarmStart<T>()) {
+  detail::SparseBackend<T, Pattern> be(ws);
+  be.load(Pvals, Avals, Gvals);
+  ProblemVectors<T> pv;
+  pv.q = q;
+  pv.b = b;
+  pv.h_l = h_l;
+  pv.h_u = h_u;
+  pv.x_l = x_l;
+  pv.x_u = x_u;
+  if (!be.data_finite()) {
+    ws.core.info = Info<T>();
+    ws.core.info.status = Status::INVALID_INPUT;
+    return ws.core.info;
+  }
+  Ipm<T, Pattern::n, Pattern::p, Pattern::m, detail::SparseBackend<T, Pattern>> ipm(ws.core, be, settings, pv);
+  return ipm.run(warm);
+}
+
+}  // namespace qp
+}  // namespace anvil

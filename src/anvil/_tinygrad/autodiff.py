@@ -14,11 +14,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 from tinygrad import Tensor, dtypes
 from tinygrad.mixin.gradient import compute_gradient
 from tinygrad.uop.ops import GroupOp, Ops, UOp
 
-__all__ = ["NoTangentRuleError", "eval_shapes", "is_float_dtype", "jvp_tensors", "jvp_uops", "vjp_tensors"]
+__all__ = ["NoPatternRuleError", "NoTangentRuleError", "jacobian_pattern", "eval_shapes", "is_float_dtype", "jvp_tensors", "jvp_uops", "vjp_tensors"]
 
 _LN2 = math.log(2.0)
 
@@ -210,3 +211,88 @@ def eval_shapes(name: str, fn, in_specs) -> list[tuple[tuple[int, ...], object]]
 def is_float_dtype(dtype) -> bool:
   """Whether a tinygrad dtype is a floating-point type."""
   return dtypes.is_float(dtype)
+
+
+# ------------------------------------------------------------------ structural sparsity
+
+_NO_DERIVATIVE = (Ops.DETACH, Ops.BITCAST, Ops.TRUNC, Ops.THREEFRY, Ops.CDIV, Ops.CMOD, Ops.FLOORDIV, Ops.FLOORMOD,
+                  Ops.AND, Ops.OR, Ops.XOR, Ops.SHL, Ops.SHR)
+
+
+class NoPatternRuleError(NotImplementedError):
+  """Raised when the sparsity propagation meets a UOp op it has no rule for."""
+
+
+def _dep_node(u: UOp, dep: dict[UOp, np.ndarray], n: int) -> np.ndarray | None:
+  """Which of the ``n`` seed entries may have a nonzero derivative in each entry of ``u``: ``(n, *u.shape)``."""
+  op, src = u.op, u.src
+  ds = [dep.get(s) for s in src]
+  shape = tuple(int(s) for s in u.shape)
+  if not _is_float(u) and op is not Ops.STACK:
+    return None
+  if op in _NO_DERIVATIVE or op in GroupOp.Comparison:
+    return None
+  if op is Ops.CAST:
+    return None if ds[0] is None or not _is_float(src[0]) else ds[0]
+  if op in (Ops.COPY, Ops.CONTIGUOUS, Ops.CONTIGUOUS_BACKWARD):
+    return ds[0]
+  if op is Ops.STACK:
+    if not _is_float(u):
+      return None
+    parts = [d if d is not None else np.zeros((n, *s.shape), dtype=bool) for s, d in zip(src, ds, strict=True)]
+    return np.stack(parts, axis=1)
+  if op in GroupOp.Elementwise:
+    if op is Ops.WHERE:
+      ds = [None, *ds[1:]]  # the condition carries no derivative
+    acc = np.zeros((n, *shape), dtype=bool)
+    for s, d in zip(src, ds, strict=True):
+      if d is not None:
+        acc |= d.reshape((n,) + (1,) * (len(shape) - len(s.shape)) + tuple(d.shape[1:]))
+    return acc
+  d = ds[0]
+  if d is None:
+    return None
+  if op is Ops.RESHAPE:
+    return d.reshape((n, *shape))
+  if op is Ops.EXPAND:
+    k = len(u.marg)
+    return np.broadcast_to(d.reshape((n,) + (1,) * k + d.shape[1:]), (n, *shape))
+  if op is Ops.PERMUTE:
+    return d.transpose((0, *[p + 1 for p in u.marg]))
+  if op is Ops.PAD:
+    out = np.zeros((n, *shape), dtype=bool)
+    out[(slice(None), *[slice(int(o), int(o) + int(s)) for (o, _), s in zip(u.marg, src[0].shape, strict=True)])] = d
+    return out
+  if op is Ops.SHRINK:
+    return d[(slice(None), *[slice(int(o), int(o) + int(s)) for o, s in u.marg])]
+  if op is Ops.FLIP:
+    return np.flip(d, axis=tuple(i + 1 for i, f in enumerate(u.marg) if f))
+  if op is Ops.REDUCE:
+    k = u.arg[1]
+    return d.any(axis=tuple(range(1, k + 1))) if k else d
+  raise NoPatternRuleError(f"sparsity: no propagation rule for tinygrad op {op}")
+
+
+def jacobian_pattern(output: Tensor, inp: Tensor) -> np.ndarray:
+  """Structural sparsity of ``d output / d inp`` as a bool array ``(output.numel(), inp.numel())``.
+
+  Propagates, through the traced graph, which input entries each entry may depend on
+  *differentiably* (comparisons, integer ops and conditions of ``where`` carry no
+  derivative); an entry is in the pattern if any such path exists, so no nonzero is ever
+  missed. Raises ``NoPatternRuleError`` for an op without a rule.
+  """
+  x = inp.uop
+  n = int(np.prod(x.shape))
+  dep: dict[UOp, np.ndarray] = {x: np.eye(n, dtype=bool).reshape((n, *[int(s) for s in x.shape]))}
+  y = output.uop
+  for u in UOp.sink(y).toposort():
+    if u in dep or u.op is Ops.SINK or not any(s in dep for s in u.src):
+      continue
+    d = _dep_node(u, dep, n)
+    if d is not None:
+      dep[u] = d
+  m = int(np.prod(y.shape))
+  d = dep.get(y)
+  if d is None:
+    return np.zeros((m, n), dtype=bool)
+  return np.ascontiguousarray(d.reshape(n, m).T)

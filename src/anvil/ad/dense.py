@@ -13,8 +13,18 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from anvil._tinygrad.autodiff import eval_shapes, is_float_dtype, jvp_tensors, vjp_tensors
+import numpy as np
+
+from anvil._tinygrad.autodiff import (
+  NoPatternRuleError,
+  eval_shapes,
+  is_float_dtype,
+  jacobian_pattern,
+  jvp_tensors,
+  vjp_tensors,
+)
 from anvil._tinygrad.vmap import NoBatchingRuleError, batch_tensors, placeholder_like
+from anvil.ad.coloring import color_columns, color_rows
 from anvil.codegen import NumericalFunction
 from anvil.language import Tensor
 
@@ -57,36 +67,84 @@ def _identity(n: int, dtype: Any, shape: tuple[int, ...]) -> Tensor:
   return Tensor.eye(n, dtype=dtype).reshape(n, *shape)
 
 
-def jacobian_tensor(y: Tensor, x: Tensor, mode: Mode = "auto") -> Tensor:
-  """The dense Jacobian ``(y.numel(), x.numel())`` of a traced Tensor ``y`` w.r.t. ``x``, as a Tensor.
+def _zeros(y: Tensor, m: int, n: int) -> Tensor:
+  return Tensor(0.0, dtype=y.dtype).reshape(1, 1).expand(m, n)
 
-  ``mode``: ``"forward"`` batches a JVP over the ``n`` input directions, ``"reverse"`` a VJP
-  over the ``m`` output directions, ``"auto"`` picks forward when ``n <= m``.
-  """
-  m, n = math.prod(y.shape), math.prod(x.shape)
-  if mode not in ("auto", "forward", "reverse"):
-    raise ValueError(f"jacobian: mode must be 'auto', 'forward' or 'reverse', got {mode!r}")
-  if mode == "auto":
-    mode = "forward" if n <= m else "reverse"
-  if m == 0 or n == 0:
-    return Tensor.zeros(m, n, dtype=y.dtype)
-  if mode == "forward":
-    v = placeholder_like(tuple(x.shape), x.dtype)
-    (t,) = jvp_tensors([y], [x], [v])
-    try:
-      (jt,) = batch_tensors([t], [(v, _identity(n, x.dtype, tuple(x.shape)))], n)
-    except NoBatchingRuleError:  # not expected for AD graphs; correct but slower
-      cols = [jvp_tensors([y], [x], [_identity(n, x.dtype, tuple(x.shape))[j]])[0] for j in range(n)]
-      jt = Tensor.stack(*cols)
-    return jt.reshape(n, m).T
+
+def _forward(y: Tensor, x: Tensor, seeds: Tensor, k: int) -> Tensor:
+  """``(k, m)``: the JVP of ``y`` along each of the ``k`` seed directions (``seeds``: ``(k, *x.shape)``)."""
+  v = placeholder_like(tuple(x.shape), x.dtype)
+  (t,) = jvp_tensors([y], [x], [v])
+  try:
+    (res,) = batch_tensors([t], [(v, seeds)], k)
+  except NoBatchingRuleError:  # not expected for AD graphs; correct but one sweep per direction
+    res = Tensor.stack(*[jvp_tensors([y], [x], [seeds[c]])[0] for c in range(k)])
+  return res.reshape(k, -1)
+
+
+def _reverse(y: Tensor, x: Tensor, seeds: Tensor, k: int) -> Tensor:
+  """``(k, n)``: the VJP of ``y`` for each of the ``k`` seed cotangents (``seeds``: ``(k, *y.shape)``)."""
   c = placeholder_like(tuple(y.shape), y.dtype)
   (g,) = vjp_tensors([y], [x], [c])
   try:
-    (j,) = batch_tensors([g], [(c, _identity(m, y.dtype, tuple(y.shape)))], m)
+    (res,) = batch_tensors([g], [(c, seeds)], k)
   except NoBatchingRuleError:
-    rows = [vjp_tensors([y], [x], [_identity(m, y.dtype, tuple(y.shape))[i]])[0] for i in range(m)]
-    j = Tensor.stack(*rows)
-  return j.reshape(m, n)
+    res = Tensor.stack(*[vjp_tensors([y], [x], [seeds[i]])[0] for i in range(k)])
+  return res.reshape(k, -1)
+
+
+def _color_seeds(color: np.ndarray, k: int, dtype: Any, shape: tuple[int, ...]) -> Tensor:
+  """``(k, *shape)`` seeds: direction ``c`` is the indicator of the entries colored ``c``."""
+  col = Tensor(color.astype(np.int32)).reshape(1, -1)
+  return (col == Tensor.arange(k).reshape(k, 1)).cast(dtype).reshape(k, *shape)
+
+
+def jacobian_tensor(y: Tensor, x: Tensor, mode: Mode = "auto", compress: bool = True) -> Tensor:
+  """The dense Jacobian ``(y.numel(), x.numel())`` of a traced Tensor ``y`` w.r.t. ``x``, as a Tensor.
+
+  ``mode``: ``"forward"`` batches a JVP over input directions, ``"reverse"`` a VJP over output
+  directions, ``"auto"`` picks whichever needs fewer directions. With ``compress`` (default),
+  the structural sparsity pattern is computed from the graph and structurally orthogonal
+  columns (rows) share one direction (graph coloring); the dense matrix is then gathered
+  from the compressed one, with exact zeros outside the pattern.
+  """
+  if mode not in ("auto", "forward", "reverse"):
+    raise ValueError(f"jacobian: mode must be 'auto', 'forward' or 'reverse', got {mode!r}")
+  y = y.reshape(-1)
+  m, n = math.prod(y.shape), math.prod(x.shape)
+  if m == 0 or n == 0:
+    return _zeros(y, m, n)
+  pattern = None
+  if compress:
+    try:
+      pattern = jacobian_pattern(y, x)
+    except NoPatternRuleError:
+      pattern = None
+  if pattern is not None and not pattern.any():
+    return _zeros(y, m, n)
+  if pattern is None:
+    use_fwd = mode == "forward" or (mode == "auto" and n <= m)
+    if use_fwd:
+      return _forward(y, x, _identity(n, x.dtype, tuple(x.shape)), n).T
+    return _reverse(y, x, _identity(m, y.dtype, (m,)), m)
+  ccol, crow = color_columns(pattern), color_rows(pattern)
+  kc, kr = int(ccol.max()) + 1, int(crow.max()) + 1
+  use_fwd = mode == "forward" or (mode == "auto" and kc <= kr)
+  if use_fwd:
+    if kc >= n:  # nothing to compress
+      return _forward(y, x, _identity(n, x.dtype, tuple(x.shape)), n).T
+    comp = _forward(y, x, _color_seeds(ccol, kc, x.dtype, tuple(x.shape)), kc)  # (kc, m)
+    rows, cols = np.indices((m, n))
+    idx = np.where(pattern, ccol[cols] * m + rows, kc * m)
+  else:
+    if kr >= m:
+      return _reverse(y, x, _identity(m, y.dtype, (m,)), m)
+    comp = _reverse(y, x, _color_seeds(crow, kr, y.dtype, (m,)), kr)  # (kr, n)
+    rows, cols = np.indices((m, n))
+    idx = np.where(pattern, crow[rows] * n + cols, kr * n)
+  # an out-of-range index gathers an exact 0 (tinygrad lowers this to one bounds-checked load)
+  # materialize the compressed values first, or the gather would recompute them per dense entry
+  return comp.reshape(-1).contiguous()[Tensor(idx.astype(np.int32))]
 
 
 def gradient(fn: NumericalFunction, argnum: int = 0, name: str | None = None) -> NumericalFunction:

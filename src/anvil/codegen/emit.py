@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from anvil.codegen.templates import render
-from anvil.ir.program import BufferSpec, Copy, Kernel, Program, Role
+from anvil.ir.program import BufferSpec, Kernel, Program, Role
 from anvil.ir.types import ScalarType
 from anvil.ir.workspace import WorkspacePlan, plan_workspace
 

@@ -196,7 +196,7 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
   def jit_source(self) -> str:
     """One self-contained translation unit: the exported module code plus a thin C entry point."""
     hpp, cpp = render_module(JIT_MODULE, [self], include_header=False)
-    return hpp + cpp + render("jit_shim.cpp.j2", f=self._emitter, module_name=JIT_MODULE)
+    return hpp.replace("#pragma once\n", "") + cpp + render("jit_shim.cpp.j2", f=self._emitter, module_name=JIT_MODULE)
 
   @cached_property
   def _library(self):

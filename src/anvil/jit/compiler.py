@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 DEFAULT_FLAGS = ("-O2", "-std=c++17", "-fPIC", "-shared")
@@ -33,7 +33,7 @@ class CompileError(RuntimeError):
   """The C++ compiler rejected generated code."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiler_identity(cxx: str) -> str:
   try:
     out = subprocess.run([cxx, "--version"], capture_output=True, text=True, timeout=30)
@@ -81,7 +81,7 @@ def cache_dir() -> Path:
   return _usable_dir(str(preferred))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _usable_dir(preferred: str) -> Path:
   path = Path(preferred)
   try:
@@ -160,7 +160,7 @@ def _looks_complete(path: Path) -> bool:
     return False
 
 
-@lru_cache(maxsize=None)
+@cache
 def _dir_fingerprint(directory: str) -> str:
   """Hash of the headers under an include dir, so edited runtime headers invalidate the cache."""
   h = hashlib.sha256()

@@ -496,7 +496,9 @@ class Ipm {
     info.objective = (T(0.5) * xPx + qx) / c;
     primal_ok_ = pres <= st_.eps_abs + st_.eps_rel * pscale;
     dual_ok_ = dres <= st_.eps_abs + st_.eps_rel * dscale;
-    gap_ok_ = info.duality_gap <= st_.eps_abs + st_.eps_rel * gscale / c;
+    T comp = T(0);
+    for_each_active([&comp](T& sv, T& zv) { comp = max2(comp, sv * zv); });
+    gap_ok_ = info.duality_gap <= st_.eps_abs + st_.eps_rel * gscale / c && comp / c <= st_.eps_abs;
     return detail::finite(pres) && detail::finite(dres) && detail::finite(gap);
   }
   bool gap_ok_ = false;

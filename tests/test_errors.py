@@ -1,0 +1,105 @@
+"""Bad input never crashes: it raises an exception naming the function, the argument and what was expected."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import anvil as av
+from anvil import Arg, Tensor, dtypes
+
+
+@pytest.fixture(scope="module")
+def f():
+  return av.NumericalFunction("errf", lambda x, m: (x * 2, m.sum()), (Arg(3), Arg((2, 2), dtypes.float32)))
+
+
+GOOD = (np.zeros(3), np.zeros((2, 2), np.float32))
+
+
+@pytest.mark.parametrize("args,exc,words", [
+  ((np.zeros(3),), TypeError, ["errf", "2 input", "got 1"]),
+  ((np.zeros(3), np.zeros((2, 2)), np.zeros(1)), TypeError, ["errf", "got 3"]),
+  ((np.zeros(4), GOOD[1]), ValueError, ["errf", "input 0", "(4,)", "(3,)"]),
+  ((np.zeros((3, 1)), GOOD[1]), ValueError, ["errf", "input 0", "(3, 1)"]),
+  ((GOOD[0], np.zeros(4, np.float32)), ValueError, ["errf", "input 1", "(2, 2)"]),
+  ((np.zeros(3, complex), GOOD[1]), TypeError, ["errf", "input 0", "complex128", "float64"]),
+  ((GOOD[0], np.zeros((2, 2), complex)), TypeError, ["errf", "input 1", "complex128"]),
+  (("abc", GOOD[1]), TypeError, ["errf", "input 0"]),
+  ((None, GOOD[1]), TypeError, ["errf", "input 0"]),
+  ((object(), GOOD[1]), TypeError, ["errf", "input 0"]),
+  (([1.0, 2.0], GOOD[1]), ValueError, ["errf", "input 0", "(2,)"]),
+])
+def test_bad_call_arguments(f, args, exc, words):
+  with pytest.raises(exc) as e:
+    f(*args)
+  for w in words:
+    assert w in str(e.value), (w, str(e.value))
+
+
+def test_int_function_rejects_float(f):
+  g = av.NumericalFunction("err_int", lambda i: i + 1, (Arg(2, dtypes.int32),))
+  with pytest.raises(TypeError, match=r"err_int.*input 0.*float64.*int32"):
+    g(np.zeros(2))
+  np.testing.assert_array_equal(g(np.array([1, 2], dtype=np.int64)), [2, 3])  # same kind: accepted
+
+
+def test_keyword_arguments_rejected(f):
+  with pytest.raises(TypeError, match="errf"):
+    f(*GOOD, out=np.zeros(3))
+
+
+def test_accepts_convertible_inputs(f):
+  a, s = f([1, 2, 3], np.ones((2, 2), np.float64))  # list of ints, float64 -> float32 (same kind)
+  np.testing.assert_array_equal(a, [2, 4, 6])
+  assert s == 4.0
+  big = np.arange(12.0)
+  a, _ = f(big[::4], np.asfortranarray(np.ones((2, 2), np.float32)))  # non-contiguous inputs are copied
+  np.testing.assert_array_equal(a, big[::4] * 2)
+  a, _ = f(np.arange(3, dtype=">f8"), GOOD[1])  # big-endian input
+  np.testing.assert_array_equal(a, [0, 2, 4])
+
+
+@pytest.mark.parametrize("name", ["1abc", "a-b", "class", "int", "", "with space", "__x", "namespace", None, 3])
+def test_invalid_names(name):
+  with pytest.raises(ValueError, match="name"):
+    av.NumericalFunction(name, lambda x: x, (Arg(1),))
+
+
+def test_invalid_device_and_inputs():
+  with pytest.raises(ValueError, match="device"):
+    av.NumericalFunction("dev", lambda x: x, (Arg(1),), device="TPU")
+  with pytest.raises(ValueError, match="float64"):
+    av.NumericalFunction("dev_metal", lambda x: x, (Arg(1),), device="METAL")
+  with pytest.raises(ValueError, match=r"inputs\[0\]"):
+    av.NumericalFunction("bad_inputs", lambda x: x, ((3,),))
+  with pytest.raises(ValueError, match="shape"):
+    Arg(-1)
+  with pytest.raises(ValueError, match="dtype"):
+    Arg(3, "complex64")
+  with pytest.raises(ValueError, match="callable"):
+    av.NumericalFunction("not_callable", 3, (Arg(1),))
+
+
+def test_user_function_raises():
+  def boom(x):
+    raise RuntimeError("my model is broken")
+
+  f = av.NumericalFunction("boom", boom, (Arg(2),))
+  with pytest.raises(TypeError, match="boom.*RuntimeError.*my model is broken"):
+    f(np.zeros(2))
+
+
+@pytest.mark.parametrize("ret", [3.0, np.zeros(2), "x", None, (), [Tensor([1.0]), 2]])
+def test_user_function_returns_non_tensor(ret):
+  f = av.NumericalFunction("nontensor", lambda x: ret, (Arg(2),))
+  with pytest.raises(TypeError, match="nontensor"):
+    f(np.zeros(2))
+  with pytest.raises(TypeError, match="nontensor"):
+    _ = f.outputs
+
+
+def test_shape_error_inside_user_function():
+  f = av.NumericalFunction("badshape", lambda x: x.reshape(4, 4), (Arg(3),))
+  with pytest.raises(TypeError, match="badshape"):
+    f(np.zeros(3))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -29,11 +28,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
   for item in items:
     if "slow" in item.keywords:
       item.add_marker(skip)
-
-
-def compilers() -> list[str]:
-  """The C++ compilers present (g++ and clang++ are both tested when installed)."""
-  return [c for c in ("g++", "clang++") if shutil.which(c)]
-
-
-STRICT_FLAGS = ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic"]

@@ -11,8 +11,10 @@ from anvil.codegen import (
   CodegenIntConstant,
   FunctionBase,
   NumericalFunction,
+  SparseNumericalFunction,
   generate_module,
   numerical_function,
+  sparse_numerical_function,
 )
 
 __version__ = "0.1.0"
@@ -22,8 +24,10 @@ __all__ = [
   "CodegenIntConstant",
   "FunctionBase",
   "NumericalFunction",
+  "SparseNumericalFunction",
   "Tensor",
   "dtypes",
   "generate_module",
   "numerical_function",
+  "sparse_numerical_function",
 ]

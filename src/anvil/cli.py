@@ -1,0 +1,89 @@
+"""Command line: ``anvil generate model.py -o outdir`` exports the functions a Python file defines.
+
+Convention: the file lists what to export in a module-level ``__anvil__`` list; without it, every
+module-level anvil function (``FunctionBase``) is exported, in definition order. The module is
+named by ``--module``, else by ``__anvil_module__`` if the file sets it, else after the file; extra
+``CodegenIntConstant`` objects may be listed in ``__anvil_constants__``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import traceback
+from pathlib import Path
+
+from anvil.codegen.common import FunctionBase, check_identifier, generate_module
+
+
+class CliError(Exception):
+  """A user-facing error: printed without a traceback, exit status 2."""
+
+
+def load_functions(path: Path) -> tuple[list[FunctionBase], dict]:
+  if not path.is_file():
+    raise CliError(f"no such file: {path}")
+  spec = importlib.util.spec_from_file_location(f"_anvil_cli_{path.stem}", path)
+  if spec is None or spec.loader is None:
+    raise CliError(f"cannot import {path} (is it a .py file?)")
+  module = importlib.util.module_from_spec(spec)
+  sys.path.insert(0, str(path.resolve().parent))
+  try:
+    spec.loader.exec_module(module)
+  except Exception as e:  # noqa: BLE001 - report the user's error, not ours
+    tb = "".join(traceback.format_exception(type(e), e, e.__traceback__)[-3:])
+    raise CliError(f"importing {path} failed:\n{tb}") from None
+  finally:
+    sys.path.pop(0)
+  ns = vars(module)
+  if "__anvil__" in ns:
+    fns = list(ns["__anvil__"])
+    bad = [repr(f) for f in fns if not isinstance(f, FunctionBase)]
+    if bad:
+      raise CliError(f"{path}: __anvil__ must list anvil functions; not functions: {', '.join(bad)}")
+  else:
+    fns = [v for v in ns.values() if isinstance(v, FunctionBase)]
+  if not fns:
+    raise CliError(f"{path} defines no anvil functions to export "
+                   "(create NumericalFunction objects at module level, or list them in __anvil__ = [...])")
+  return fns, ns
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+  path = Path(args.file)
+  fns, ns = load_functions(path)
+  module = args.module or ns.get("__anvil_module__") or path.stem
+  try:
+    check_identifier(module, "module name")
+  except ValueError as e:
+    raise CliError(f"{e} (pass --module NAME)") from None
+  try:
+    hpp, cpp = generate_module(module, fns, ns.get("__anvil_constants__"), output_dir=args.output, cmake=args.cmake)
+  except (ValueError, TypeError, NotImplementedError) as e:
+    raise CliError(f"generating module {module!r} failed: {e}") from None
+  names = ", ".join(f.name for f in fns)
+  print(f"wrote {hpp} and {cpp} ({names})" + (" + CMakeLists.txt" if args.cmake else ""))
+  return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+  parser = argparse.ArgumentParser(prog="anvil", description="anvil: compile Tensor functions to C++.")
+  sub = parser.add_subparsers(dest="command", required=True)
+  gen = sub.add_parser("generate", help="export the functions of a Python file as a C++ module",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  gen.add_argument("file", help="Python file defining anvil functions")
+  gen.add_argument("-o", "--output", default=".", help="output directory (default: current directory)")
+  gen.add_argument("-m", "--module", help="C++ module (namespace and file) name (default: the file's stem)")
+  gen.add_argument("--cmake", action="store_true", help="also write a CMakeLists.txt (static library target)")
+  gen.set_defaults(run=cmd_generate)
+  return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+  args = build_parser().parse_args(argv)
+  try:
+    return args.run(args)
+  except CliError as e:
+    print(f"anvil: error: {e}", file=sys.stderr)
+    return 2

@@ -44,7 +44,7 @@ def rk_step(x, u):
 FUNCTIONS = {
   "rk_step": av.NumericalFunction("rk_step", rk_step, (Arg(4), Arg(1))),
   "mat32": av.NumericalFunction("mat32", lambda a: (a @ Tensor(B32), a.T.tanh(), a.max(axis=1)),
-                                (Arg((2, 3), dtypes.float32),)),
+                                (Arg((2, 3), dtypes.float32),), lowering="kernels"),
   "ints": av.NumericalFunction("ints", lambda i, x: (i * 3 - 1, (x > 0.5).where(i, -i), x.cast(dtypes.int64)),
                                (Arg(3, dtypes.int32), Arg(3))),
   "tri": av.SparseNumericalFunction(
@@ -252,7 +252,7 @@ def test_header_documents_interface(module_dir):
   assert "typedef Buffer<float, 2, 3> IN0_t;" in hpp
   assert "static constexpr int innerIndices[7] = {0, 1, 0, 1, 2, 1, 2};" in hpp
   cpp = (module_dir / "aotmod.cpp").read_text()
-  assert "constexpr double constant" in cpp and "malloc" not in cpp and "new " not in cpp
+  assert "constexpr float constant" in cpp and "malloc" not in cpp and "new " not in cpp
 
 
 def test_reentrant_two_threads_cpp(module_dir):

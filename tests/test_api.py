@@ -62,7 +62,7 @@ def test_workspace_reuses_memory():
       x = (x.reshape(4, 4) @ x.reshape(4, 4)).reshape(16) * 0.1 + k  # each matmul ends a kernel
     return x
 
-  f = av.NumericalFunction("ws_chain", chain, (Arg(16),))
+  f = av.NumericalFunction("ws_chain", chain, (Arg(16),), lowering="kernels")
   x = np.linspace(0, 1, 16)
   ref = x.copy()
   for k in range(6):

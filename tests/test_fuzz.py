@@ -115,11 +115,13 @@ def programs(draw):
 def test_random_graphs_match_numpy(exprs, seed):
   rng = np.random.default_rng(seed)
   x, y = rng.uniform(-2, 2, SHAPE), rng.uniform(-2, 2, SHAPE)
-  f = av.NumericalFunction(f"fuzz{next(_counter)}", lambda x, y: tuple(t(x, y) for t, _, _ in exprs),
-                           (Arg(SHAPE), Arg(SHAPE)))
-  outs = f(x, y)
-  outs = outs if isinstance(outs, tuple) else (outs,)
-  for (_, n, shape), got in zip(exprs, outs, strict=True):
-    ref = np.asarray(n(x, y), dtype=np.float64)
-    assert got.shape == ref.shape == shape
-    np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-10)
+  k = next(_counter)
+  for lowering in ("scalar", "kernels"):  # both lowerings against numpy
+    f = av.NumericalFunction(f"fuzz{k}_{lowering}", lambda x, y: tuple(t(x, y) for t, _, _ in exprs),
+                             (Arg(SHAPE), Arg(SHAPE)), lowering=lowering)
+    outs = f(x, y)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    for (_, n, shape), got in zip(exprs, outs, strict=True):
+      ref = np.asarray(n(x, y), dtype=np.float64)
+      assert got.shape == ref.shape == shape
+      np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-10, err_msg=lowering)

@@ -108,7 +108,7 @@ def _check(got, ref, dt):
     np.testing.assert_allclose(got, ref.astype(dt), rtol=RTOL[dt], atol=ATOL[dt])
 
 
-def _group(name, table, n_args, dt):
+def _group(name, table, n_args, dt, lowering):
   """One compiled function per table (many outputs): cheap to build, each op checked on its own."""
   tdt = dtypes.float64 if dt == np.float64 else dtypes.float32
   ops = list(table.values())
@@ -116,7 +116,8 @@ def _group(name, table, n_args, dt):
   def fn(*args):
     return tuple(op(*args[:n_args]) for op, _ in ops)
 
-  f = av.NumericalFunction(f"ops_{name}_{np.dtype(dt).name}", fn, tuple(Arg((3, 4), tdt) for _ in range(n_args)))
+  f = av.NumericalFunction(f"ops_{name}_{np.dtype(dt).name}_{lowering}", fn, tuple(Arg((3, 4), tdt) for _ in range(n_args)),
+                           lowering=lowering)
   args = (X.astype(dt), Y.astype(dt))[:n_args]
   outs = f(*args)
   return {k: (out, ref(*(a.astype(np.float64) for a in args))) for k, out, (_, ref) in zip(table, outs, ops)}
@@ -126,12 +127,13 @@ GROUPS = {"unary": (UNARY, 1), "binary": (BINARY, 2), "compare": (COMPARE, 2), "
           "movement": (MOVEMENT, 1), "linalg": (LINALG, 2)}
 
 
-@pytest.fixture(scope="module", params=[np.float64, np.float32], ids=["f64", "f32"])
+@pytest.fixture(scope="module", params=[(np.float64, "scalar"), (np.float32, "scalar"), (np.float64, "kernels"),
+                                        (np.float32, "kernels")], ids=["f64-scalar", "f32-scalar", "f64-kernels", "f32-kernels"])
 def results(request):
-  dt = request.param
-  res = {g: _group(g, table, n, dt) for g, (table, n) in GROUPS.items()}
+  dt, lowering = request.param
+  res = {g: _group(g, table, n, dt, lowering) for g, (table, n) in GROUPS.items()}
   res["signed"] = {k: v for k, v in _group("signed", {k: (lambda x, y, op=op: op(y), lambda x, y, r=r: r(y))
-                                                          for k, (op, r) in SIGNED.items()}, 2, dt).items()}
+                                                          for k, (op, r) in SIGNED.items()}, 2, dt, lowering).items()}
   return dt, res
 
 
@@ -142,11 +144,12 @@ def test_op(results, group, op):
   _check(got, ref, dt)
 
 
-def test_cast_and_int_ops():
+@pytest.mark.parametrize("lowering", ["scalar", "kernels"])
+def test_cast_and_int_ops(lowering):
   def fn(x, i):
     return x.cast(dtypes.int32), i.cast(dtypes.float64) * 0.5, i * 3 - 1, (i > 2).where(i, -i), x.cast(dtypes.float32)
 
-  f = av.NumericalFunction("casts", fn, (Arg(4), Arg(4, dtypes.int32)))
+  f = av.NumericalFunction(f"casts_{lowering}", fn, (Arg(4), Arg(4, dtypes.int32)), lowering=lowering)
   x = np.array([1.7, -2.3, 3.0, 0.2])
   i = np.array([1, 2, 3, 4], dtype=np.int32)
   a, b, c, d, e = f(x, i)
@@ -157,9 +160,34 @@ def test_cast_and_int_ops():
   assert e.dtype == np.float32 and np.allclose(e, x)
 
 
-def test_int64_inputs():
-  f = av.NumericalFunction("i64", lambda i: (i * i + 7, i.sum()), (Arg((2, 3), dtypes.int64),))
+@pytest.mark.parametrize("lowering", ["scalar", "kernels"])
+def test_int64_inputs(lowering):
+  f = av.NumericalFunction(f"i64_{lowering}", lambda i: (i * i + 7, i.sum()), (Arg((2, 3), dtypes.int64),),
+                           lowering=lowering)
   i = np.arange(6, dtype=np.int64).reshape(2, 3) * 1_000_000_007
   a, s = f(i)
   np.testing.assert_array_equal(a, i * i + 7)
   assert s == i.sum()
+
+
+@pytest.mark.parametrize("lowering", ["scalar", "kernels"])
+def test_integer_division_semantics(lowering):
+  f = av.NumericalFunction(f"intdiv_{lowering}", lambda i: (i // 3, i % 3, i // -2, i % -2, (i * 2).maximum(i)),
+                           (Arg(7, dtypes.int32),), lowering=lowering)
+  i = np.array([-7, -3, -1, 0, 1, 5, 8], dtype=np.int32)
+  a, b, c, d, e = f(i)
+  np.testing.assert_array_equal(a, i // 3)
+  np.testing.assert_array_equal(b, i % 3)
+  np.testing.assert_array_equal(c, i // -2)
+  np.testing.assert_array_equal(d, i % -2)
+  np.testing.assert_array_equal(e, np.maximum(i * 2, i))
+
+
+def test_auto_lowering_picks_kernels_for_large_tensors():
+  big = av.NumericalFunction("big_matmul", lambda a, b: (a @ b).relu(), (Arg((64, 64)), Arg((64, 64))))
+  small = av.NumericalFunction("small_model", lambda x: (x[0] * x[1]).sin(), (Arg(2),))
+  assert big.lowered.scalar is None and big.lowered.program is not None
+  assert small.lowered.scalar is not None
+  rng = np.random.default_rng(0)
+  a, b = rng.standard_normal((64, 64)), rng.standard_normal((64, 64))
+  np.testing.assert_allclose(big(a, b), np.maximum(a @ b, 0), rtol=1e-12, atol=1e-12)

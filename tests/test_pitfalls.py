@@ -56,9 +56,10 @@ def test_module_level_tensor_in_two_functions():
 def test_realized_captured_tensor_becomes_constant():
   """Pitfall 3: a captured tensor that was already computed is read out as a constant."""
   R = (Tensor(A) * 3).realize()  # computed by tinygrad's own CPU device (needs clang)
-  f = av.NumericalFunction("realized_const", lambda x: R @ x, (Arg(3),))
   x = np.array([1.0, 2.0, 3.0])
-  np.testing.assert_allclose(f(x), 3 * A @ x)
+  for lowering in ("scalar", "kernels"):
+    f = av.NumericalFunction(f"realized_const_{lowering}", lambda x: R @ x, (Arg(3),), lowering=lowering)
+    np.testing.assert_allclose(f(x), 3 * A @ x)
   assert len(f.constant_bufs) == 1
   np.testing.assert_array_equal(f.constant_bufs[0].data, (3 * A).ravel())
 
@@ -71,7 +72,7 @@ def test_constant_in_loop_deduplicated():
       x = x.pad(((0, 1),))
     return x
 
-  f = av.NumericalFunction("loop_const", fn, (Arg(3),))
+  f = av.NumericalFunction("loop_const", fn, (Arg(3),), lowering="kernels")
   x = np.array([0.3, 0.2, 0.1])
   ref = x.copy()
   for _ in range(5):
@@ -80,6 +81,14 @@ def test_constant_in_loop_deduplicated():
   datas = [b.data.tobytes() for b in f.constant_bufs]
   assert len(datas) == len(set(datas)) and len(datas) <= 2
   assert f.source_code.count("constexpr double constant") == len(datas)
+
+
+def test_constant_in_loop_scalar_lowering():
+  """The scalar path folds constants into the code: identical values are one literal per use."""
+  f = av.NumericalFunction("loop_const_s", lambda x: sum((Tensor(A[0]) * x for _ in range(4)), x * 0), (Arg(3),),
+                           lowering="scalar")
+  np.testing.assert_allclose(f(np.array([1.0, 2.0, 3.0])), 4 * A[0] * [1.0, 2.0, 3.0])
+  assert f.source_code.count("(v0 * 2.0)") + f.source_code.count("2.0 * v0") <= 1  # CSE: computed once
 
 
 def test_tracing_from_two_threads():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 
 import anvil as av
 from anvil import Arg
@@ -20,9 +21,10 @@ def ref(x, w):
   return (h @ h.T).sum(axis=1) + x[:8]
 
 
-def test_eight_threads_one_function():
-  f = av.NumericalFunction("threaded", model, (Arg(64), Arg(64)))
-  assert f.ws_size > 0
+@pytest.mark.parametrize("lowering", ["kernels", "scalar"])
+def test_eight_threads_one_function(lowering):
+  f = av.NumericalFunction(f"threaded_{lowering}", model, (Arg(64), Arg(64)), lowering=lowering)
+  assert f.ws_size > 0 or lowering == "scalar"
   rng = np.random.default_rng(0)
   inputs = [(rng.standard_normal(64), rng.standard_normal(64)) for _ in range(8)]
   expected = [ref(*a) for a in inputs]

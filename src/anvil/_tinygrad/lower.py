@@ -30,7 +30,9 @@ from tinygrad.uop.ops import Ops, UOp
 
 from anvil._tinygrad.dtypes import normalize_dtype, scalar_type
 from anvil._tinygrad.renderer import renderer_for
+from anvil._tinygrad.scalarize import scalarize
 from anvil.ir.program import BufferSpec, Copy, Kernel, Program, Role
+from anvil.ir.scalar import ScalarGraph
 
 TRACE_LOCK = threading.RLock()
 _CONST_DEVICES = ("NPY", "PYTHON", "DISK")
@@ -42,7 +44,10 @@ class TraceError(TypeError):
 
 @dataclass
 class LoweredFunction:
-  program: Program
+  """The traced function as anvil IR: a kernel ``program`` (tinygrad-scheduled) or a ``scalar`` graph."""
+
+  program: Program | None
+  scalar: ScalarGraph | None
   output_shapes: tuple[tuple[int, ...], ...]
   output_dtypes: tuple[str, ...]
   timings: dict[str, float] = field(default_factory=dict)
@@ -78,9 +83,19 @@ def call_user_function(name: str, fn: Callable, inputs: Sequence[Tensor]) -> lis
   return outs
 
 
+LOWERINGS = ("auto", "scalar", "kernels")
+
+
 def trace_program(name: str, fn: Callable, in_specs: Sequence[tuple[tuple[int, ...], object]],
-                  device: str = "CPU") -> LoweredFunction:
-  """The whole front end: trace, schedule, render, classify buffers; returns anvil IR."""
+                  device: str = "CPU", lowering: str = "auto") -> LoweredFunction:
+  """The whole front end: trace, then lower to anvil IR.
+
+  ``lowering="auto"`` first tries an element-level scalar graph (fast to build and to run for the
+  small models of control), and schedules tinygrad kernels when the graph is too large for that
+  or uses an op without a scalar rule; ``"scalar"`` / ``"kernels"`` force one path.
+  """
+  if lowering not in LOWERINGS:
+    raise ValueError(f"function {name!r}: lowering must be one of {LOWERINGS}, got {lowering!r}")
   with TRACE_LOCK, Context(DEV="CPU"):
     t0 = time.perf_counter()
     inputs = make_placeholders(in_specs)
@@ -91,6 +106,16 @@ def trace_program(name: str, fn: Callable, in_specs: Sequence[tuple[tuple[int, .
         normalize_dtype(o.dtype)
       except ValueError as e:
         raise TraceError(f"function {name!r}: output {i}: {e}") from None
+    shapes = tuple(tuple(int(s) for s in o.shape) for o in outs)
+    out_dtypes = tuple(scalar_type(o.dtype).name for o in outs)
+    t_traced = time.perf_counter()
+    if lowering != "kernels" and device == "CPU":
+      graph, why = scalarize([o.uop for o in outs], [t.uop.base for t in inputs])
+      t1 = time.perf_counter()
+      if graph is not None:
+        return LoweredFunction(None, graph, shapes, out_dtypes, {"trace_s": t_traced - t0, "scalarize_s": t1 - t_traced})
+      if lowering == "scalar":
+        raise TraceError(f"function {name!r} cannot be lowered to a scalar graph: {why}")
     out_holders = make_placeholders([(tuple(o.shape), o.dtype) for o in outs])
     in_bufs = [t.uop.base for t in inputs]
     out_bufs = [t.uop.base for t in out_holders]
@@ -104,12 +129,8 @@ def trace_program(name: str, fn: Callable, in_specs: Sequence[tuple[tuple[int, .
     t2 = time.perf_counter()
     program = _lower(name, linear, in_bufs, out_bufs, in_specs, outs, device)
     t3 = time.perf_counter()
-  return LoweredFunction(
-    program,
-    tuple(tuple(int(s) for s in o.shape) for o in outs),
-    tuple(scalar_type(o.dtype).name for o in outs),
-    {"trace_s": t1 - t0, "schedule_s": t2 - t1, "render_s": t3 - t2},
-  )
+  return LoweredFunction(program, None, shapes, out_dtypes,
+                         {"trace_s": t1 - t0, "schedule_s": t2 - t1, "render_s": t3 - t2})
 
 
 class _BufferTable:

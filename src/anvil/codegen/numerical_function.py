@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import numpy as np
 
 from anvil._tinygrad import trace_program
-from anvil._tinygrad.lower import LoweredFunction
+from anvil._tinygrad.lower import LOWERINGS, LoweredFunction
 from anvil.codegen.arg import Arg
 from anvil.codegen.common import CodegenIntConstant, FunctionBase, check_identifier, render_module
+from anvil.codegen.scalar_kernel import scalar_program
 from anvil.codegen.emit import KERNEL_HEADER, KERNEL_INCLUDE, FunctionEmitter
 from anvil.codegen.templates import render
 from anvil.ir.program import BufferSpec, Kernel, Program, Role, Step
@@ -59,14 +60,19 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
     fn: The Python callable to trace. Takes one Tensor per input, returns a Tensor or a tuple.
     inputs: Tuple of ``Arg`` describing each input's shape and dtype.
     device: ``"CPU"`` (default), ``"CUDA"`` or ``"METAL"``.
+    lowering: ``"auto"`` (default): element-level straight-line code for small graphs (fast to
+      build, CasADi-like), tinygrad-scheduled loop kernels for large tensors; ``"scalar"`` or
+      ``"kernels"`` force one of the two.
   """
 
   name: str
   fn: Callable[..., R]
   inputs: I
   device: str = field(default="CPU", kw_only=True)
+  lowering: str = field(default="auto", kw_only=True)
 
-  def __init__(self, name: str, fn: Callable[..., R], inputs: I, /, device: str = "CPU") -> None:
+  def __init__(self, name: str, fn: Callable[..., R], inputs: I, /, device: str = "CPU", *,
+               lowering: str = "auto") -> None:
     check_identifier(name, "function name")
     if not callable(fn):
       raise ValueError(f"function {name!r}: fn must be callable, got {type(fn).__name__}")
@@ -81,7 +87,10 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
     object.__setattr__(self, "name", name)
     object.__setattr__(self, "fn", fn)
     object.__setattr__(self, "inputs", inputs)
+    if lowering not in LOWERINGS:
+      raise ValueError(f"function {name!r}: lowering must be one of {LOWERINGS}, got {lowering!r}")
     object.__setattr__(self, "device", device)
+    object.__setattr__(self, "lowering", lowering)
 
   def __reduce__(self):
     return _rebuild, (type(self), {f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
@@ -95,7 +104,7 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
   def lowered(self) -> LoweredFunction:
     """Trace + schedule + render: the function as anvil IR, with stage timings."""
     lowered = trace_program(self.name, self.traced_fn, [(a.shape, a.dtype) for a in self.inputs],
-                            "CPU" if self.device == "METAL" else self.device)
+                            "CPU" if self.device == "METAL" else self.device, self.lowering)
     if self.device == "METAL":
       for b in lowered.program.by_role(Role.CONSTANT):
         if b.dtype.name == "float64":
@@ -108,9 +117,14 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
     """The callable that is traced (subclasses may wrap ``fn``)."""
     return self.fn
 
-  @property
+  @cached_property
   def program(self) -> Program:
-    return self.lowered.program
+    """The function as anvil IR: buffers, kernels and copies."""
+    low = self.lowered
+    if low.program is not None:
+      return low.program
+    return scalar_program(self.name, low.scalar, [(a.shape, a.scalar_type.name) for a in self.inputs],
+                          list(zip(low.output_shapes, low.output_dtypes, strict=True)))
 
   @cached_property
   def outputs(self) -> tuple[Arg, ...]:

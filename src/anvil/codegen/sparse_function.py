@@ -80,8 +80,8 @@ class SparseNumericalFunction(NumericalFunction):
   indptr: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
 
   def __init__(self, name: str, fn: Callable[..., Any], inputs: Any, shape: Any, nnz: int, indices: Any,
-               indptr: Any, /, device: str = "CPU") -> None:
-    super().__init__(name, fn, inputs, device=device)
+               indptr: Any, /, device: str = "CPU", *, lowering: str = "auto") -> None:
+    super().__init__(name, fn, inputs, device=device, lowering=lowering)
     shape, nnz, indices, indptr = check_csc_pattern(name, shape, nnz, indices, indptr)
     object.__setattr__(self, "shape", shape)
     object.__setattr__(self, "nnz", nnz)

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <stdint.h>
 
 #ifndef ANVIL_RESTRICT
@@ -22,3 +23,25 @@ inline To bitcast(From from) {
 }  // namespace anvil_detail
 
 #define ANVIL_BITCAST(T, F, x) (anvil_detail::bitcast<T, F>(x))
+
+namespace anvil_detail {
+// Python-style (floor) division and modulo, as tinygrad's FLOORDIV / FLOORMOD.
+template <class T>
+inline T floordiv(T a, T b) {
+  if constexpr (std::is_floating_point<T>::value) {
+    return std::floor(a / b);
+  } else {
+    T q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+  }
+}
+template <class T>
+inline T floormod(T a, T b) {
+  if constexpr (std::is_floating_point<T>::value) {
+    return a - b * std::floor(a / b);
+  } else {
+    T r = a % b;
+    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+  }
+}
+}  // namespace anvil_detail

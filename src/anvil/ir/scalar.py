@@ -1,0 +1,65 @@
+"""Scalar expression graphs: every tensor element as one hash-consed node (like CasADi's SX).
+
+For the small, indexing-heavy models of control and robotics (a state vector sliced into its
+components, a dozen integration steps), element-level straight-line code is both much faster to
+generate than tinygrad's kernel scheduling and faster to run. The graph also gives exact
+structural dependencies (which inputs each output element reads), used for sparsity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# node op codes (the ALU vocabulary, independent of tinygrad)
+INPUT, CONST = "input", "const"
+UNARY = ("neg", "recip", "sqrt", "sin", "exp2", "log2", "trunc", "cast", "bitcast")
+BINARY = ("add", "sub", "mul", "fdiv", "max", "pow", "lt", "ne", "eq", "and", "or", "xor", "shl", "shr",
+          "floordiv", "floormod", "cdiv", "cmod")
+TERNARY = ("where", "mulacc")
+COMPARISONS = ("lt", "ne", "eq")
+
+
+@dataclass(frozen=True)
+class Node:
+  """``op`` on ``args`` (node ids), result of type ``dtype`` (numpy name). ``value`` holds a constant
+  (a Python number) or, for an input, ``(input index, flat element index)``."""
+
+  op: str
+  dtype: str
+  args: tuple[int, ...] = ()
+  value: object = None
+
+
+@dataclass
+class ScalarGraph:
+  """Nodes in topological order; ``outputs[k]`` lists the node id of every element of output k (C order)."""
+
+  nodes: list[Node] = field(default_factory=list)
+  outputs: list[list[int]] = field(default_factory=list)
+  input_sizes: list[int] = field(default_factory=list)
+
+  def reachable(self) -> list[bool]:
+    """Which nodes some output depends on."""
+    live = [False] * len(self.nodes)
+    stack = [n for out in self.outputs for n in out]
+    while stack:
+      n = stack.pop()
+      if not live[n]:
+        live[n] = True
+        stack.extend(self.nodes[n].args)
+    return live
+
+  def input_dependencies(self) -> list[frozenset[tuple[int, int]]]:
+    """For each node, the set of (input index, element) it structurally depends on."""
+    deps: list[frozenset[tuple[int, int]]] = []
+    empty: frozenset[tuple[int, int]] = frozenset()
+    for node in self.nodes:
+      if node.op == INPUT:
+        deps.append(frozenset((node.value,)))  # type: ignore[arg-type]
+      elif not node.args:
+        deps.append(empty)
+      elif len(node.args) == 1:
+        deps.append(deps[node.args[0]])
+      else:
+        deps.append(frozenset().union(*(deps[a] for a in node.args)))
+    return deps

@@ -136,3 +136,15 @@ def test_nothing_computed_at_construction():
   assert f.outputs == (Arg(2),) and calls == [1]
   f(np.ones(2))
   assert calls == [1]  # traced once
+
+
+def test_same_name_different_functions_in_one_process():
+  """Two libraries with a function of the same name (and same shapes) do not share symbols."""
+  f1 = av.NumericalFunction("same_name", lambda x: x * 2, (Arg(3),))
+  f2 = av.NumericalFunction("same_name", lambda x: x * 3 + Tensor([1.0, 2.0, 3.0]), (Arg(3),))
+  f3 = av.NumericalFunction("same_name", lambda x: (x * 5).sum(), (Arg(3),), lowering="kernels")
+  x = np.ones(3)
+  np.testing.assert_array_equal(f1(x), [2, 2, 2])
+  np.testing.assert_array_equal(f2(x), [4, 5, 6])
+  assert f3(x) == 15.0
+  np.testing.assert_array_equal(f1(x), [2, 2, 2])

@@ -217,7 +217,10 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
     from anvil.jit import load_library, runtime_include_dir
 
     self._require_cpu("call")
-    lib, _ = load_library(self.jit_source, self.name, include_dirs=(runtime_include_dir(),))
+    # hidden visibility: nothing but the entry points is exported, so two libraries holding
+    # different functions of the same name never share (GNU-unique) symbols in one process
+    lib, _ = load_library(self.jit_source, self.name, include_dirs=(runtime_include_dir(),),
+                          extra_flags=("-fvisibility=hidden",))
     return lib
 
   @cached_property

@@ -161,6 +161,8 @@ class QPSolver(FunctionBase):
       done here).
     settings: ``QPSettings``; also baked into the exported ``default_settings()``.
     ordering: fill-reducing ordering for the sparse backend ("auto", "amd", "minimum-degree", "natural").
+    cxx_flags: extra compiler flags for the Python-call library (e.g. add "-march=native" for speed
+      when the JIT cache is not shared between different CPUs).
   """
 
   def __init__(
@@ -175,6 +177,7 @@ class QPSolver(FunctionBase):
     backend: str = "dense",
     settings: QPSettings | None = None,
     ordering: str = "auto",
+    cxx_flags: tuple[str, ...] = ("-O3",),
   ) -> None:
     self.name = check_identifier(name, "QP solver name")
     where = f"QPSolver {name!r}"
@@ -208,6 +211,7 @@ class QPSolver(FunctionBase):
     self.symbolic: KKTSymbolic | None = None
     if backend == "sparse":
       self.symbolic = analyze(self._P_upper, self._A_pat, self._G_pat, ordering)
+    self.cxx_flags = tuple(cxx_flags)
     self._lib: ctypes.CDLL | None = None
     self._lib_lock = threading.Lock()
     self._call_lock = threading.Lock()
@@ -369,7 +373,8 @@ int anvil_qp_solve(void* mem, const double* cfg, const {T}* P, const {T}* q, con
       if self._lib is None:
         from anvil.jit import load_library, runtime_include_dir
 
-        lib, _ = load_library(self.jit_source(), f"qp_{self.name}", include_dirs=(runtime_include_dir(),))
+        lib, _ = load_library(self.jit_source(), f"qp_{self.name}", include_dirs=(runtime_include_dir(),),
+                              extra_flags=self.cxx_flags)
         lib.anvil_qp_workspace_size.restype = ctypes.c_longlong
         lib.anvil_qp_workspace_align.restype = ctypes.c_longlong
         lib.anvil_qp_workspace_init.argtypes = [ctypes.c_void_p]
@@ -471,6 +476,16 @@ int anvil_qp_solve(void* mem, const double* cfg, const {T}* P, const {T}* q, con
         f"argument {what} has a nonzero at ({int(r)}, {int(c)}) outside the declared pattern "
         f"(expected {pattern.nnz} pattern positions, given {int((arr != 0).sum())} nonzeros)"
       )
+
+  def pack_matrices(self, P: Any = None, A: Any = None, G: Any = None) -> dict[str, np.ndarray | None]:
+    """P, A, G as the flat arrays the generated C++ ``solve`` takes (dense: row-major, P full;
+    sparse: values in the Pattern's CSC order, P's upper triangle). Validates like a call."""
+    self._check_symmetric(P)
+    return {
+      "P": self._mat(P, self._P_upper if self.backend == "sparse" else self._P_full, "P", upper=True),
+      "A": self._mat(A, self._A_pat, "A") if self.has_A else None,
+      "G": self._mat(G, self._G_pat, "G") if self.has_G else None,
+    }
 
   def _check_symmetric(self, P: Any) -> None:
     if P is None:

@@ -1,4 +1,4 @@
-// anvil QP solver, dense backend: reduced KKT  P + rho I + B + A'A/delta + G'WG, Cholesky.
+// anvil QP solver, dense backend: reduced KKT  P + rho I + B + A'A/delta + G'WG, Cholesky (U'U).
 // All storage is in DenseWorkspace (fixed size, no heap allocation, no exceptions).
 #pragma once
 #include "anvil/qp/core.hpp"
@@ -19,7 +19,7 @@ struct DenseWorkspace {
   Array<T, std::size_t(P) * N> Am;   ///< scaled A, row-major
   Array<T, std::size_t(M) * N> Gm;   ///< scaled G, row-major
   Array<T, std::size_t(N) * N> AtA;  ///< A'A of the scaled A
-  Array<T, std::size_t(N) * N> L;    ///< Cholesky factor (lower, row-major)
+  Array<T, std::size_t(N) * N> L;    ///< Cholesky factor U (K = U'U, upper triangle, row-major)
   Array<T, N> tn;
   T delta;
   const T* WG;
@@ -100,23 +100,32 @@ class DenseBackend {
   void At_mul(const T* y, T* out) const { gemv_t(w_.Am.ptr(), P, y, out); }
   void Gt_mul(const T* z, T* out) const { gemv_t(w_.Gm.ptr(), M, z, out); }
 
+  // Forms the upper triangle of  P + rho I + Hd + A'A/delta + G'diag(WG)G  and factors it as U'U
+  // (right-looking, row-major upper triangle: all inner loops are contiguous axpys).
   bool factor(T rho, T delta, const T* Hd, const T* WG) {
     if (!ata_ready_) {
-      for (int i = 0; i < N; ++i)
-        for (int j = 0; j <= i; ++j) {
-          T s = T(0);
-          for (int k = 0; k < P; ++k) s += w_.Am[std::size_t(k) * N + i] * w_.Am[std::size_t(k) * N + j];
-          w_.AtA[std::size_t(i) * N + j] = s;
+      for (std::size_t k = 0; k < std::size_t(N) * N; ++k) w_.AtA[k] = T(0);
+      for (int r = 0; r < P; ++r) {
+        const T* a = w_.Am.ptr() + std::size_t(r) * N;
+        for (int i = 0; i < N; ++i) {
+          const T ai = a[i];
+          if (ai == T(0)) continue;
+          T* row = w_.AtA.ptr() + std::size_t(i) * N;
+          for (int j = i; j < N; ++j) row[j] += ai * a[j];
         }
+      }
       ata_ready_ = true;
     }
     w_.delta = delta;
     w_.WG = WG;
-    T* L = w_.L.ptr();
+    T* U = w_.L.ptr();
     const T id = T(1) / delta;
     for (int i = 0; i < N; ++i) {
-      for (int j = 0; j <= i; ++j) L[std::size_t(i) * N + j] = w_.Pm[std::size_t(i) * N + j] + id * w_.AtA[std::size_t(i) * N + j];
-      L[std::size_t(i) * N + i] += rho + Hd[i];
+      const T* pr = w_.Pm.ptr() + std::size_t(i) * N;
+      const T* ar = w_.AtA.ptr() + std::size_t(i) * N;
+      T* ur = U + std::size_t(i) * N;
+      for (int j = i; j < N; ++j) ur[j] = pr[j] + id * ar[j];
+      ur[i] += rho + Hd[i];
     }
     for (int k = 0; k < M; ++k) {
       if (!(WG[k] > T(0))) continue;
@@ -124,24 +133,23 @@ class DenseBackend {
       for (int i = 0; i < N; ++i) {
         const T gi = WG[k] * g[i];
         if (gi == T(0)) continue;
-        T* row = L + std::size_t(i) * N;
-        for (int j = 0; j <= i; ++j) row[j] += gi * g[j];
+        T* row = U + std::size_t(i) * N;
+        for (int j = i; j < N; ++j) row[j] += gi * g[j];
       }
     }
-    // in-place Cholesky (lower, row-major)
     for (int j = 0; j < N; ++j) {
-      T* rj = L + std::size_t(j) * N;
-      T djj = rj[j];
-      for (int k = 0; k < j; ++k) djj -= rj[k] * rj[k];
+      T* uj = U + std::size_t(j) * N;
+      const T djj = uj[j];
       if (!(djj > T(0)) || !finite(djj)) return false;
-      const T ljj = std::sqrt(djj);
-      rj[j] = ljj;
-      const T inv = T(1) / ljj;
+      const T ujj = std::sqrt(djj);
+      uj[j] = ujj;
+      const T inv = T(1) / ujj;
+      for (int k = j + 1; k < N; ++k) uj[k] *= inv;
       for (int i = j + 1; i < N; ++i) {
-        T* ri = L + std::size_t(i) * N;
-        T s = ri[j];
-        for (int k = 0; k < j; ++k) s -= ri[k] * rj[k];
-        ri[j] = s * inv;
+        const T uji = uj[i];
+        if (uji == T(0)) continue;
+        T* ui = U + std::size_t(i) * N;
+        for (int k = i; k < N; ++k) ui[k] -= uji * uj[k];
       }
     }
     return true;
@@ -163,17 +171,16 @@ class DenseBackend {
       const T* g = w_.Gm.ptr() + std::size_t(i) * N;
       for (int j = 0; j < N; ++j) t[j] += c * g[j];
     }
-    const T* L = w_.L.ptr();
-    for (int i = 0; i < N; ++i) {  // L u = t
-      const T* ri = L + std::size_t(i) * N;
-      T s = t[i];
-      for (int k = 0; k < i; ++k) s -= ri[k] * t[k];
-      t[i] = s / ri[i];
+    const T* U = w_.L.ptr();
+    for (int i = 0; i < N; ++i) {  // U' u = t
+      const T* ui = U + std::size_t(i) * N;
+      const T ti = t[i] / ui[i];
+      t[i] = ti;
+      for (int k = i + 1; k < N; ++k) t[k] -= ui[k] * ti;
     }
-    for (int i = N - 1; i >= 0; --i) {  // L' dx = u
-      T s = t[i];
-      for (int k = i + 1; k < N; ++k) s -= L[std::size_t(k) * N + i] * dx[k];
-      dx[i] = s / L[std::size_t(i) * N + i];
+    for (int i = N - 1; i >= 0; --i) {  // U dx = u
+      const T* ui = U + std::size_t(i) * N;
+      dx[i] = (t[i] - dot4(ui + i + 1, dx + i + 1, N - i - 1)) / ui[i];
     }
     A_mul(dx, dy);
     for (int i = 0; i < P; ++i) dy[i] = id * (dy[i] - ry[i]);
@@ -185,13 +192,21 @@ class DenseBackend {
   WS& w_;
   bool ata_ready_ = false;
 
-  static void gemv(const T* Mx, int rows, const T* x, T* out) {
-    for (int i = 0; i < rows; ++i) {
-      const T* r = Mx + std::size_t(i) * N;
-      T s = T(0);
-      for (int j = 0; j < N; ++j) s += r[j] * x[j];
-      out[i] = s;
+  // dot product with four independent accumulators (latency hiding without reassociation flags)
+  static T dot4(const T* a, const T* b, int len) {
+    T s0 = T(0), s1 = T(0), s2 = T(0), s3 = T(0);
+    int k = 0;
+    for (; k + 4 <= len; k += 4) {
+      s0 += a[k] * b[k];
+      s1 += a[k + 1] * b[k + 1];
+      s2 += a[k + 2] * b[k + 2];
+      s3 += a[k + 3] * b[k + 3];
     }
+    for (; k < len; ++k) s0 += a[k] * b[k];
+    return (s0 + s1) + (s2 + s3);
+  }
+  static void gemv(const T* Mx, int rows, const T* x, T* out) {
+    for (int i = 0; i < rows; ++i) out[i] = dot4(Mx + std::size_t(i) * N, x, N);
   }
   static void gemv_t(const T* Mx, int rows, const T* y, T* out) {
     for (int j = 0; j < N; ++j) out[j] = T(0);

@@ -1,0 +1,323 @@
+"""anvil.opti.QPSolver from Python: accuracy vs piqp and KKT, degenerate, infeasible, warm start, float32."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+sys.path.insert(0, str(Path(__file__).parent))
+from anvil.opti import QPSettings, QPSolver, QPStatus  # noqa: E402
+from qp_helpers import RandomQP, data_scale, kkt_residuals, piqp_solve  # noqa: E402
+
+BACKENDS = ("dense", "sparse")
+FAST_BUILD = ("-O1",)  # quicker compiles keep this file fast; the solver itself is flag-independent
+
+
+@cache
+def _gen(n: int, p: int, m: int, rank: int | None) -> RandomQP:
+  return RandomQP(n, p, m, density=min(1.0, 4.0 / n + 0.05), seed=1000 + n + 7 * p + 13 * m, rank_P=rank)
+
+
+@cache
+def _solver(backend: str, n: int, p: int, m: int, rank: int | None = None, dtype: str = "float64") -> QPSolver:
+  g = _gen(n, p, m, rank)
+  tag = f"r{rank}" if rank is not None else "f"
+  return QPSolver(f"t_{backend}_{dtype}_{n}_{p}_{m}_{tag}", n, P=g.P_pattern, A=g.A_pattern, G=g.G_pattern,
+                  backend=backend, dtype=np.dtype(dtype), cxx_flags=FAST_BUILD).compile()
+
+
+def _check_kkt(data, res, tol: float) -> None:
+  r = kkt_residuals(*data, res.x, res.y, res.z, res.z_box)
+  scale = data_scale(*data)
+  for k, v in r.items():
+    assert v <= tol * scale, f"KKT {k} residual {v:.3g} > {tol:g} * {scale:.3g}"
+
+
+def _objective(P, q, x):
+  return 0.5 * x @ (P @ x) + q @ x
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("n,p,m", [(2, 1, 1), (10, 3, 6), (40, 8, 25)])
+def test_strictly_convex_matches_piqp(backend: str, n: int, p: int, m: int) -> None:
+  solver = _solver(backend, n, p, m)
+  gen = _gen(n, p, m, None)
+  for seed in range(3):
+    data = gen.draw(seed, shift=1.0)
+    res = solver(*data)
+    assert res.status == QPStatus.SOLVED, res
+    _check_kkt(data, res, 1e-7)
+    ref, _ = piqp_solve(*data)
+    assert np.allclose(res.x, ref.x, atol=1e-6, rtol=1e-6), np.abs(res.x - ref.x).max()
+    assert abs(_objective(data[0], data[1], res.x) - ref.info.primal_obj) <= 1e-7 * max(1, abs(ref.info.primal_obj))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_merely_convex_matches_piqp(backend: str) -> None:
+  n, p, m = 30, 5, 20
+  solver = _solver(backend, n, p, m, rank=10)
+  gen = _gen(n, p, m, 10)
+  for seed in range(3):
+    data = gen.draw(seed, shift=0.0)
+    res = solver(*data)
+    assert res.status == QPStatus.SOLVED
+    _check_kkt(data, res, 1e-7)
+    ref, _ = piqp_solve(*data)
+    obj = _objective(data[0], data[1], res.x)
+    assert abs(obj - ref.info.primal_obj) <= 1e-7 * max(1.0, abs(obj))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_float32(backend: str) -> None:
+  n, p, m = 10, 3, 6
+  solver = _solver(backend, n, p, m, dtype="float32")
+  gen = _gen(n, p, m, None)
+  for seed in range(3):
+    data = gen.draw(seed)
+    res = solver(*data)
+    assert res.status == QPStatus.SOLVED
+    assert res.x.dtype == np.float32
+    _check_kkt(data, res, 1e-3)
+    ref, _ = piqp_solve(*data)
+    assert np.allclose(res.x, ref.x, atol=1e-3, rtol=1e-3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("n,p,m,rank", [(150, 30, 100, None), (500, 100, 300, None), (300, 40, 200, 100)])
+def test_large_random(backend: str, n: int, p: int, m: int, rank: int | None) -> None:
+  solver = _solver(backend, n, p, m, rank=rank)
+  data = _gen(n, p, m, rank).draw(0, shift=0.0 if rank else 1.0)
+  res = solver(*data)
+  assert res.status == QPStatus.SOLVED
+  _check_kkt(data, res, 1e-7)
+  ref, _ = piqp_solve(*data)
+  obj = _objective(data[0], data[1], res.x)
+  assert abs(obj - ref.info.primal_obj) <= 1e-7 * max(1.0, abs(obj))
+
+
+# ----------------------------------------------------------------------------- degenerate problems
+N_DEG = 6
+
+
+@cache
+def _deg_solver(backend: str) -> QPSolver:
+  # dense patterns: every degenerate case below uses this one solver (values may be zero)
+  return QPSolver(f"deg_{backend}", N_DEG, P=(N_DEG, N_DEG), A=(3, N_DEG), G=(3, N_DEG), backend=backend,
+                  cxx_flags=FAST_BUILD).compile()
+
+
+def _deg_data(seed: int = 0):
+  rng = np.random.default_rng(seed)
+  M = rng.standard_normal((N_DEG, N_DEG))
+  P = M @ M.T + np.eye(N_DEG)
+  q = rng.standard_normal(N_DEG)
+  A = rng.standard_normal((3, N_DEG))
+  xs = rng.standard_normal(N_DEG)
+  G = rng.standard_normal((3, N_DEG))
+  g = G @ xs
+  return P, q, A, A @ xs, G, g - 1, g + 1, xs - 1, xs + 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_rank_deficient_and_duplicated_equalities(backend: str) -> None:
+  s = _deg_solver(backend)
+  P, q, A, b, G, hl, hu, xl, xu = _deg_data()
+  A[1] = A[0]  # duplicated row
+  b[1] = b[0]
+  A[2] = 2 * A[0] - 0.0  # linearly dependent row
+  b[2] = 2 * b[0]
+  data = (P, q, A, b, G, hl, hu, xl, xu)
+  res = s(*data)
+  assert res.status == QPStatus.SOLVED
+  _check_kkt(data, res, 1e-7)
+  ref, _ = piqp_solve(P, q, A[:1], b[:1], G, hl, hu, xl, xu, sparse=False)
+  assert np.allclose(res.x, ref.x, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_lp_zero_P(backend: str) -> None:
+  s = _deg_solver(backend)
+  _, q, A, b, G, hl, hu, xl, xu = _deg_data(1)
+  P = np.zeros((N_DEG, N_DEG))
+  data = (P, q, A, b, G, hl, hu, xl, xu)
+  res = s(*data)
+  assert res.status == QPStatus.SOLVED
+  _check_kkt(data, res, 1e-7)
+  ref, _ = piqp_solve(*data, sparse=False)
+  assert abs(q @ res.x - q @ ref.x) <= 1e-7 * max(1, abs(q @ ref.x))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_free_variables_equal_bounds_infinite_rows(backend: str) -> None:
+  s = _deg_solver(backend)
+  P, q, A, b, G, hl, hu, xl, xu = _deg_data(2)
+  xs = (xl + xu) / 2  # the feasible point _deg_data was built around
+  xs[2] = 0.25
+  b = A @ xs
+  hl, hu = G @ xs - 1, G @ xs + 1
+  xl, xu = xs - 1, xs + 1
+  xl[:2], xu[:2] = -np.inf, np.inf  # free variables
+  xl[2] = xu[2] = 0.25  # fixed variable
+  hl[0] = hu[0] = G[0] @ xs  # equality as a two-sided row
+  hl[1], hu[1] = -np.inf, np.inf  # row without bounds
+  data = (P, q, A, b, G, hl, hu, xl, xu)
+  res = s(*data)
+  assert res.status == QPStatus.SOLVED
+  assert res.x[2] == pytest.approx(0.25, abs=1e-8)
+  assert res.z[1] == 0.0
+  _check_kkt(data, res, 1e-7)
+  hl2, hu2 = hl.copy(), hu.copy()
+  hl2[1], hu2[1] = -1e30, 1e30  # what piqp accepts for an unbounded row
+  ref, _ = piqp_solve(P, q, A, b, G, hl2, hu2, xl, xu, sparse=False)
+  assert np.allclose(res.x, ref.x, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_no_constraints(backend: str) -> None:
+  n = 5
+  rng = np.random.default_rng(3)
+  M = rng.standard_normal((n, n))
+  P = M @ M.T + 0.1 * np.eye(n)
+  q = rng.standard_normal(n)
+  s = QPSolver(f"nocon_{backend}", n, P=P, backend=backend, cxx_flags=FAST_BUILD)
+  res = s(P, q)
+  assert res.status == QPStatus.SOLVED
+  assert np.allclose(res.x, np.linalg.solve(P, -q), atol=1e-8)
+  assert res.y.shape == (0,) and res.z.shape == (0,)
+
+
+# ----------------------------------------------------------------------------- infeasible / unbounded
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_primal_infeasible(backend: str) -> None:
+  s = _deg_solver(backend)
+  P, q, A, b, G, hl, hu, xl, xu = _deg_data(4)
+  A[1] = A[0]
+  b[1] = b[0] + 1.0  # inconsistent equalities
+  res = s(P, q, A, b, G, hl, hu, xl, xu)
+  assert res.status == QPStatus.PRIMAL_INFEASIBLE
+  # inequalities incompatible with the box
+  P, q, A, b, G, hl, hu, xl, xu = _deg_data(5)
+  G[0] = 0.0
+  G[0, 0] = 1.0
+  hl[0], hu[0] = xu[0] + 1.0, xu[0] + 2.0
+  res = s(P, q, A, b, G, hl, hu, xl, xu)
+  assert res.status == QPStatus.PRIMAL_INFEASIBLE
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_dual_infeasible(backend: str) -> None:
+  s = _deg_solver(backend)
+  n = N_DEG
+  P = np.diag([1.0, 1.0, 1.0, 0.0, 0.0, 0.0])
+  q = np.ones(n)
+  A = np.zeros((3, n))
+  A[:, 0] = 1.0
+  G = np.zeros((3, n))
+  G[:, 1] = 1.0
+  res = s(P, q, A, np.zeros(3), G, -np.ones(3), np.ones(3), np.full(n, -np.inf), np.full(n, np.inf))
+  assert res.status == QPStatus.DUAL_INFEASIBLE
+  # LP, unbounded below along x5 >= 0 with negative cost
+  q = -np.ones(n)
+  xl = np.zeros(n)
+  xu = np.full(n, np.inf)
+  res = s(np.zeros((n, n)), q, A, np.zeros(3), G, -np.ones(3), np.ones(3), xl, xu)
+  assert res.status == QPStatus.DUAL_INFEASIBLE
+
+
+# ----------------------------------------------------------------------------- warm start
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_warm_start_fewer_iterations(backend: str) -> None:
+  n, p, m = 40, 8, 25
+  s = _solver(backend, n, p, m)
+  data = _gen(n, p, m, None).draw(11)
+  r0 = s(*data)
+  assert r0.solved
+  rng = np.random.default_rng(0)
+  P, q, A, b, G, hl, hu, xl, xu = data
+  q2 = q + 1e-3 * rng.standard_normal(n)
+  b2 = b + 1e-3 * rng.standard_normal(p)
+  cold = s(P, q2, A, b2, G, hl, hu, xl, xu)
+  warm = s(P, q2, A, b2, G, hl, hu, xl, xu, x0=r0.x, y0=r0.y, z0=r0.z, z_box0=r0.z_box)
+  assert cold.solved and warm.solved
+  assert warm.iterations < cold.iterations
+  assert np.allclose(warm.x, cold.x, atol=1e-6)
+  _check_kkt((P, q2, A, b2, G, hl, hu, xl, xu), warm, 1e-7)
+
+
+# ----------------------------------------------------------------------------- API behaviour
+def test_validation_errors() -> None:
+  s = _deg_solver("dense")
+  P, q, A, b, G, hl, hu, xl, xu = _deg_data()
+  with pytest.raises(ValueError, match=r"deg_dense.*argument q must have shape \(6,\)"):
+    s(P, q[:3], A, b, G, hl, hu, xl, xu)
+  with pytest.raises(ValueError, match=r"argument P must be symmetric"):
+    Pn = P.copy()
+    Pn[0, 1] += 1.0
+    s(Pn, q, A, b, G, hl, hu, xl, xu)
+  with pytest.raises(ValueError, match=r"argument P must have shape \(6, 6\), got \(5, 5\)"):
+    s(P[:5, :5], q, A, b, G, hl, hu, xl, xu)
+  with pytest.raises(ValueError, match=r"h_l\[1\] = 2.0 > h_u\[1\] = 1.0"):
+    hl2 = hl.copy()
+    hl2[1], hu2 = 2.0, hu.copy()
+    hu2[1] = 1.0
+    s(P, q, A, b, G, hl2, hu2, xl, xu)
+  with pytest.raises(ValueError, match=r"x_l must be <= x_u"):
+    s(P, q, A, b, G, hl, hu, xu, xl - 10)
+  with pytest.raises(ValueError, match="outside the declared pattern"):
+    sp_solver = _solver("sparse", 10, 3, 6)
+    d = _gen(10, 3, 6, None).draw(0)
+    Afull = np.ones((3, 10))
+    sp_solver(d[0], d[1], Afull, *d[3:])
+  with pytest.raises(ValueError, match="not a valid C\\+\\+ identifier"):
+    QPSolver("bad name", 3)
+  with pytest.raises(ValueError, match="backend must be"):
+    QPSolver("ok", 3, backend="magic")
+
+
+def test_concurrent_calls() -> None:
+  s = _solver("sparse", 10, 3, 6)
+  gen = _gen(10, 3, 6, None)
+  datas = [gen.draw(k) for k in range(4)]
+  expected = [s(*d).x for d in datas]
+  out: dict[int, np.ndarray] = {}
+
+  def work(k: int) -> None:
+    for _ in range(5):
+      out[k] = s(*datas[k % 4]).x
+
+  threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+  for t in threads:
+    t.start()
+  for t in threads:
+    t.join()
+  for k, x in out.items():
+    assert np.array_equal(x, expected[k % 4])
+
+
+def test_settings_and_result_fields() -> None:
+  s = _solver("dense", 10, 3, 6)
+  data = _gen(10, 3, 6, None).draw(0)
+  res = s(*data, settings=QPSettings(max_iter=2))
+  assert res.status == QPStatus.MAX_ITER_REACHED and res.iterations == 2
+  res = s(*data, settings=QPSettings(preconditioner=False))
+  assert res.solved and res.solve_time > 0 and res.call_time >= res.solve_time
+  assert res.primal_residual < 1e-7 and res.dual_residual < 1e-7
+  with pytest.raises(ValueError, match="tau"):
+    s(*data, settings=QPSettings(tau=1.5))
+
+
+def test_sparse_matrix_inputs_and_dense_equivalence() -> None:
+  n, p, m = 10, 3, 6
+  data = _gen(n, p, m, None).draw(5)
+  dense_args = tuple(d.toarray() if sp.issparse(d) else d for d in data)
+  r_sparse = _solver("sparse", n, p, m)(*dense_args)
+  r_dense = _solver("dense", n, p, m)(*data)
+  assert r_sparse.solved and r_dense.solved
+  assert np.allclose(r_sparse.x, r_dense.x, atol=1e-7)

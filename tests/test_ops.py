@@ -191,3 +191,28 @@ def test_auto_lowering_picks_kernels_for_large_tensors():
   rng = np.random.default_rng(0)
   a, b = rng.standard_normal((64, 64)), rng.standard_normal((64, 64))
   np.testing.assert_allclose(big(a, b), np.maximum(a @ b, 0), rtol=1e-12, atol=1e-12)
+
+
+def test_scalar_code_split_into_chunks(monkeypatch):
+  """Long straight-line code is split into several kernels that pass values through the workspace."""
+  import anvil.codegen.scalar_kernel as sk
+
+  monkeypatch.setattr(sk, "CHUNK_STATEMENTS", 4)
+
+  def fn(x, i):
+    y = x
+    for k in range(5):
+      y = (y * 1.5 + x[k % 3]).sin()
+    return y, (i * 2 > 3), x.sum() * 2, i + 1
+
+  f = av.NumericalFunction("chunked", fn, (Arg(3), Arg(2, dtypes.int32)), lowering="scalar")
+  x, i = np.array([0.1, -0.4, 0.9]), np.array([1, 3], np.int32)
+  y = x.copy()
+  for k in range(5):
+    y = np.sin(y * 1.5 + x[k % 3])
+  a, b, c, d = f(x, i)
+  assert len(f.rendered_kernels) > 3 and f.ws_size > 0
+  np.testing.assert_allclose(a, y, rtol=1e-14)
+  np.testing.assert_array_equal(b, i * 2 > 3)
+  assert c == x.sum() * 2
+  np.testing.assert_array_equal(d, i + 1)

@@ -42,56 +42,99 @@ def _expr(op: str, dtype: str, a: list[str]) -> str:
   raise NotImplementedError(f"scalar op {op}")
 
 
-def render_scalar_kernel(name: str, graph: ScalarGraph, inputs: Sequence[BufferSpec],
-                         outputs: Sequence[BufferSpec]) -> str:
-  """``static void name(out0, ..., in0, ...)``: every live node once, in topological order."""
-  live = graph.reachable()
-  uses = [0] * len(graph.nodes)
-  for i, node in enumerate(graph.nodes):
-    if live[i]:
-      for a in node.args:
-        uses[a] += 1
-  params = [f"{o.dtype.ctype}* ANVIL_RESTRICT out{o.index}" for o in outputs]
-  params += [f"const {b.dtype.ctype}* ANVIL_RESTRICT in{b.index}" for b in inputs]
-  lines = [f"static void {name}({', '.join(params)}) {{"]
-  lines += [f"  (void)in{b.index};" for b in inputs]
-  ref: dict[int, str] = {}
-  for i, node in enumerate(graph.nodes):
-    if not live[i]:
-      continue
-    st = SCALAR_TYPES[node.dtype]
-    if node.op == CONST:
-      lit = cpp_literal(node.value, st)
-      if st.name in ("int8", "int16", "uint8", "uint16"):
-        lit = f"static_cast<{st.ctype}>({lit})"
-      ref[i] = f"({lit})" if lit.startswith("-") else lit
-      continue
-    if node.op == INPUT:
-      k, e = node.value  # type: ignore[misc]
-      expr = f"in{k}[{e}]"
-    else:
-      expr = _expr(node.op, node.dtype, [ref[a] for a in node.args])
-    if uses[i] <= 1 and node.op == INPUT:
-      ref[i] = expr
-      continue
-    lines.append(f"  const {st.ctype} v{i} = {expr};")
-    ref[i] = f"v{i}"
-  for o, elems in zip(outputs, graph.outputs):
-    lines += [f"  out{o.index}[{j}] = {ref[n]};" for j, n in enumerate(elems)]
-  lines.append("}")
-  return "\n".join(lines)
+CHUNK_STATEMENTS = 1500  # compilers slow down superlinearly on huge functions: split the code
+
+
+def _literal(value: object, st) -> str:
+  lit = cpp_literal(value, st)
+  if st.name in ("int8", "int16", "uint8", "uint16"):
+    lit = f"static_cast<{st.ctype}>({lit})"
+  return f"({lit})" if lit.startswith("-") else lit
 
 
 def scalar_program(name: str, graph: ScalarGraph, in_specs: Sequence[tuple[tuple[int, ...], str]],
-                   out_specs: Sequence[tuple[tuple[int, ...], str]]) -> Program:
-  """A Program of one kernel computing every output from the inputs (no workspace)."""
+                   out_specs: Sequence[tuple[tuple[int, ...], str]], chunk: int | None = None) -> Program:
+  """Straight-line code for every live node, in topological order, as one or more kernels.
+
+  Each kernel holds at most ``chunk`` statements; values a later kernel needs are spilled to
+  per-dtype workspace arrays (intermediate buffers). Constants become literals, inputs used once
+  are read in place.
+  """
+  chunk = chunk or CHUNK_STATEMENTS
   bufs: list[BufferSpec] = []
   for k, (shape, dt) in enumerate(in_specs):
     bufs.append(BufferSpec(len(bufs), Role.INPUT, SCALAR_TYPES[dt], math.prod(shape), k, tuple(shape)))
   for k, (shape, dt) in enumerate(out_specs):
     bufs.append(BufferSpec(len(bufs), Role.OUTPUT, SCALAR_TYPES[dt], math.prod(shape), k, tuple(shape)))
   ins, outs = bufs[: len(in_specs)], bufs[len(in_specs):]
-  kname = f"k0_{name}_scalar"
-  kernel = Kernel(kname, render_scalar_kernel(kname, graph, ins, outs), tuple(o.id for o in outs) + tuple(b.id for b in ins),
-                  frozenset(o.id for o in outs))
-  return Program(tuple(bufs), (kernel,), tuple(b.id for b in ins), tuple(o.id for o in outs))
+  nodes = graph.nodes
+  live = graph.reachable()
+  uses = [0] * len(nodes)
+  for i, node in enumerate(nodes):
+    if live[i]:
+      for a in node.args:
+        uses[a] += 1
+  # statements: live nodes that get a local variable
+  part: dict[int, int] = {}
+  count = 0
+  for i, node in enumerate(nodes):
+    if live[i] and node.op != CONST and not (node.op == INPUT and uses[i] <= 1):
+      part[i] = count // chunk
+      count += 1
+  nparts = max(1, -(-count // chunk))
+  out_part = [[part.get(n, 0) for n in elems] for elems in graph.outputs]
+  # values used in a later part than the one defining them are spilled
+  spill: dict[int, tuple[str, int]] = {}
+  slots: dict[str, int] = {}
+
+  def need(n: int, where: int) -> None:
+    if n in part and part[n] < where and n not in spill:
+      dt = nodes[n].dtype
+      spill[n] = (dt, slots.get(dt, 0))
+      slots[dt] = slots.get(dt, 0) + 1
+
+  for i in part:
+    for a in nodes[i].args:
+      need(a, part[i])
+  spill_ids = {}
+  for dt, n in sorted(slots.items()):
+    spill_ids[dt] = len(bufs)
+    bufs.append(BufferSpec(len(bufs), Role.INTERMEDIATE, SCALAR_TYPES[dt], n))
+  steps = []
+  for p in range(nparts):
+    kname = f"k{p}_{name}_scalar"
+    params = [f"{o.dtype.ctype}* ANVIL_RESTRICT out{o.index}" for o in outs]
+    params += [f"const {b.dtype.ctype}* ANVIL_RESTRICT in{b.index}" for b in ins]
+    params += [f"{SCALAR_TYPES[dt].ctype}* ANVIL_RESTRICT s_{dt}" for dt in spill_ids]
+    lines = [f"static void {kname}({', '.join(params)}) {{"]
+    lines += [f"  (void){x};" for x in [f"in{b.index}" for b in ins] + [f"out{o.index}" for o in outs]
+              + [f"s_{dt}" for dt in spill_ids]]
+
+    def ref(n: int, p: int = p) -> str:
+      node = nodes[n]
+      if node.op == CONST:
+        return _literal(node.value, SCALAR_TYPES[node.dtype])
+      if n not in part:  # an input read in place
+        return f"in{node.value[0]}[{node.value[1]}]"  # type: ignore[index]
+      if part[n] < p:
+        dt, slot = spill[n]
+        return f"s_{dt}[{slot}]"
+      return f"v{n}"
+
+    for i in (i for i in part if part[i] == p):
+      node = nodes[i]
+      ct = SCALAR_TYPES[node.dtype].ctype
+      if node.op == INPUT:
+        expr = f"in{node.value[0]}[{node.value[1]}]"  # type: ignore[index]
+      else:
+        expr = _expr(node.op, node.dtype, [ref(a) for a in node.args])
+      lines.append(f"  const {ct} v{i} = {expr};")
+      if i in spill:
+        dt, slot = spill[i]
+        lines.append(f"  s_{dt}[{slot}] = v{i};")
+    for o, elems, where in zip(outs, graph.outputs, out_part):
+      lines += [f"  out{o.index}[{j}] = {ref(n)};" for j, (n, w) in enumerate(zip(elems, where)) if w == p]
+    lines.append("}")
+    args = tuple(o.id for o in outs) + tuple(b.id for b in ins) + tuple(spill_ids.values())
+    steps.append(Kernel(kname, "\n".join(lines), args, frozenset(o.id for o in outs) | frozenset(spill_ids.values())))
+  return Program(tuple(bufs), tuple(steps), tuple(b.id for b in ins), tuple(o.id for o in outs))

@@ -29,7 +29,7 @@ def main() -> None:
   rows["numpy expression"] = per_call(lambda: np.sin(x) * y + x.sum())
 
   # raw ctypes into the same generated code, pointers cached, output preallocated: the floor of ctypes
-  entry = getattr(f._library, "anvil_jit_overhead_fn_call")
+  entry = f._library.anvil_jit_overhead_fn_call
   entry.argtypes, entry.restype = [ctypes.c_void_p] * 3, None
   out = np.empty(5)
   ins = (ctypes.c_void_p * 2)(x.ctypes.data, y.ctypes.data)

@@ -15,8 +15,8 @@ from anvil._tinygrad import trace_program
 from anvil._tinygrad.lower import LOWERINGS, LoweredFunction
 from anvil.codegen.arg import Arg
 from anvil.codegen.common import CodegenIntConstant, FunctionBase, check_identifier, render_module
-from anvil.codegen.scalar_kernel import scalar_program
 from anvil.codegen.emit import KERNEL_HEADER, KERNEL_INCLUDE, FunctionEmitter
+from anvil.codegen.scalar_kernel import scalar_program
 from anvil.codegen.templates import render
 from anvil.ir.program import BufferSpec, Kernel, Program, Role, Step
 from anvil.language import Tensor

@@ -104,7 +104,8 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
   def lowered(self) -> LoweredFunction:
     """Trace + schedule + render: the function as anvil IR, with stage timings."""
     lowered = trace_program(self.name, self.traced_fn, [(a.shape, a.dtype) for a in self.inputs],
-                            "CPU" if self.device == "METAL" else self.device, self.lowering)
+                            "CPU" if self.device == "METAL" else self.device,
+                            self.lowering if self.device == "CPU" else "kernels")
     if self.device == "METAL":
       for b in lowered.program.by_role(Role.CONSTANT):
         if b.dtype.name == "float64":

@@ -121,10 +121,11 @@ int main() {
   double* rf[1] = {out_f};
   double* rj[1] = {out_j};
   volatile double sink = 0;
-  double a_f = median_ns([&](int i) { xu[0] += 1e-12 * (i & 1); F::call(fin, fout, wf); sink = sink + out_f[i % NX]; }, N, R);
-  double a_j = median_ns([&](int i) { xu[0] += 1e-12 * (i & 1); J::call(jin, jout, wj); sink = sink + out_j[i % NX]; }, N, R);
-  double c_f = median_ns([&](int i) { xu[0] += 1e-12 * (i & 1); cs_f(arg, rf, cs_iw, cs_w, 0); sink = sink + out_f[i % NX]; }, N, R);
-  double c_j = median_ns([&](int i) { xu[0] += 1e-12 * (i & 1); cs_jac(arg, rj, cs_iw, cs_w, 0); sink = sink + out_j[i % NX]; }, N, R);
+#define TIMED(CALL, OUT) median_ns([&](int i) { xu[0] += 1e-12 * (i & 1); CALL; sink = sink + OUT[i % NX]; }, N, R)
+  double a_f = TIMED(F::call(fin, fout, wf), out_f);
+  double a_j = TIMED(J::call(jin, jout, wj), out_j);
+  double c_f = TIMED(cs_f(arg, rf, cs_iw, cs_w, 0), out_f);
+  double c_j = TIMED(cs_jac(arg, rj, cs_iw, cs_w, 0), out_j);
   std::printf("%.1f %.1f %.1f %.1f\n", a_f, a_j, c_f, c_j);
   return 0;
 }

@@ -19,7 +19,16 @@ from tinygrad import Tensor, dtypes
 from tinygrad.mixin.gradient import compute_gradient
 from tinygrad.uop.ops import GroupOp, Ops, UOp
 
-__all__ = ["NoPatternRuleError", "NoTangentRuleError", "jacobian_pattern", "eval_shapes", "is_float_dtype", "jvp_tensors", "jvp_uops", "vjp_tensors"]
+__all__ = [
+  "NoPatternRuleError",
+  "NoTangentRuleError",
+  "eval_shapes",
+  "is_float_dtype",
+  "jacobian_pattern",
+  "jvp_tensors",
+  "jvp_uops",
+  "vjp_tensors",
+]
 
 _LN2 = math.log(2.0)
 
@@ -123,7 +132,8 @@ def _tangent(u: UOp, tan: dict[UOp, UOp]) -> UOp | None:
     return a if b is None else b if a is None else a + b
   if op is Ops.MULACC:
     x, y, _ = src
-    parts = [p for p in (None if ts[0] is None else ts[0] * y, None if ts[1] is None else x * ts[1], ts[2]) if p is not None]
+    parts = [None if ts[0] is None else ts[0] * y, None if ts[1] is None else x * ts[1], ts[2]]
+    parts = [p for p in parts if p is not None]
     out = parts[0]
     for p in parts[1:]:
       out = out + p

@@ -96,7 +96,7 @@ def trace_program(name: str, fn: Callable, in_specs: Sequence[tuple[tuple[int, .
   """
   if lowering not in LOWERINGS:
     raise ValueError(f"function {name!r}: lowering must be one of {LOWERINGS}, got {lowering!r}")
-  with TRACE_LOCK, Context(DEV="CPU"):
+  with TRACE_LOCK, Context(DEV="CPU", TRACEMETA=0):  # no per-op call-site metadata: ~20% faster tracing
     t0 = time.perf_counter()
     inputs = make_placeholders(in_specs)
     outs = [o.cast(strong_dtype(o.dtype)) if o.dtype != strong_dtype(o.dtype) else o

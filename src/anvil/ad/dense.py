@@ -62,6 +62,11 @@ def _check(where: str, fn: Any, argnum: Any) -> tuple[tuple[int, ...], Any]:
   return shape, dtype
 
 
+def _derived(name: str, new_fn: Any, fn: NumericalFunction) -> NumericalFunction:
+  """A NumericalFunction with ``fn``'s inputs, device and lowering."""
+  return NumericalFunction(name, new_fn, fn.inputs, device=fn.device, lowering=getattr(fn, "lowering", "auto"))
+
+
 def _identity(n: int, dtype: Any, shape: tuple[int, ...]) -> Tensor:
   """An ``(n, *shape)`` identity seed, computed in the kernels (no constant array is emitted)."""
   return Tensor.eye(n, dtype=dtype).reshape(n, *shape)
@@ -99,14 +104,22 @@ def _color_seeds(color: np.ndarray, k: int, dtype: Any, shape: tuple[int, ...]) 
   return (col == Tensor.arange(k).reshape(k, 1)).cast(dtype).reshape(k, *shape)
 
 
-def jacobian_tensor(y: Tensor, x: Tensor, mode: Mode = "auto", compress: bool = True) -> Tensor:
+COMPRESS_MIN_ENTRIES = 16384
+
+
+def jacobian_tensor(y: Tensor, x: Tensor, mode: Mode = "auto", compress: bool | None = None) -> Tensor:
   """The dense Jacobian ``(y.numel(), x.numel())`` of a traced Tensor ``y`` w.r.t. ``x``, as a Tensor.
 
   ``mode``: ``"forward"`` batches a JVP over input directions, ``"reverse"`` a VJP over output
-  directions, ``"auto"`` picks whichever needs fewer directions. With ``compress`` (default),
-  the structural sparsity pattern is computed from the graph and structurally orthogonal
-  columns (rows) share one direction (graph coloring); the dense matrix is then gathered
-  from the compressed one, with exact zeros outside the pattern.
+  directions, ``"auto"`` picks whichever needs fewer directions.
+
+  ``compress=True``: the structural sparsity pattern is computed from the graph and
+  structurally orthogonal columns (rows) share one direction (graph coloring); the dense
+  matrix is then gathered from the compressed one, with exact zeros outside the pattern.
+  This pays off for large Jacobians lowered to loop kernels. Small graphs are lowered to
+  straight-line scalar code in which the identity seeds fold away (structural zeros cost
+  nothing), and there plain seeding is faster. ``None`` (default) compresses only when
+  the dense Jacobian has more than ``COMPRESS_MIN_ENTRIES`` entries.
   """
   if mode not in ("auto", "forward", "reverse"):
     raise ValueError(f"jacobian: mode must be 'auto', 'forward' or 'reverse', got {mode!r}")
@@ -114,6 +127,8 @@ def jacobian_tensor(y: Tensor, x: Tensor, mode: Mode = "auto", compress: bool = 
   m, n = math.prod(y.shape), math.prod(x.shape)
   if m == 0 or n == 0:
     return _zeros(y, m, n)
+  if compress is None:
+    compress = m * n > COMPRESS_MIN_ENTRIES
   pattern = None
   if compress:
     try:
@@ -170,17 +185,18 @@ def gradient(fn: NumericalFunction, argnum: int = 0, name: str | None = None) ->
     return g
 
   grad_fn.__doc__ = f"Gradient of {fn.name} w.r.t. input {argnum}."
-  return NumericalFunction(name or f"{fn.name}_grad", grad_fn, fn.inputs, device=fn.device)
+  return _derived(name or f"{fn.name}_grad", grad_fn, fn)
 
 
-def jacobian(fn: NumericalFunction, argnum: int = 0, mode: Mode = "auto", name: str | None = None
-             ) -> NumericalFunction:
+def jacobian(fn: NumericalFunction, argnum: int = 0, mode: Mode = "auto", name: str | None = None,
+             compress: bool | None = None) -> NumericalFunction:
   """Dense Jacobian ``(out_dim, in_dim)`` of ``fn`` w.r.t. input ``argnum``.
 
   The output must be 1-D (a scalar output counts as one row: the result is ``(1, in_dim)``);
   an N-D input is flattened in C order, so ``in_dim = inputs[argnum].size``. ``mode`` picks
-  forward (``in_dim`` directions), reverse (``out_dim`` directions) or ``"auto"``. The result
-  is named ``<fn.name>_jac``.
+  forward (``in_dim`` directions), reverse (``out_dim`` directions) or ``"auto"`` (fewer
+  directions); ``compress`` enables sparsity-compressed seeding (see ``jacobian_tensor``).
+  The result is named ``<fn.name>_jac``.
 
   Example::
 
@@ -198,13 +214,14 @@ def jacobian(fn: NumericalFunction, argnum: int = 0, mode: Mode = "auto", name: 
 
   def jac_fn(*xs: Tensor) -> Tensor:
     y = _single(where, fn.fn(*xs)).reshape(m)
-    return jacobian_tensor(y, xs[argnum], mode)
+    return jacobian_tensor(y, xs[argnum], mode, compress)
 
   jac_fn.__doc__ = f"Jacobian of {fn.name} w.r.t. input {argnum}."
-  return NumericalFunction(name or f"{fn.name}_jac", jac_fn, fn.inputs, device=fn.device)
+  return _derived(name or f"{fn.name}_jac", jac_fn, fn)
 
 
-def hessian(fn: NumericalFunction, argnum: int = 0, name: str | None = None) -> NumericalFunction:
+def hessian(fn: NumericalFunction, argnum: int = 0, name: str | None = None, compress: bool | None = None
+            ) -> NumericalFunction:
   """Dense, symmetric Hessian ``(in_dim, in_dim)`` of a scalar-valued ``fn`` w.r.t. input ``argnum``.
 
   Forward-over-reverse: the gradient graph is differentiated once more with a JVP batched
@@ -226,8 +243,8 @@ def hessian(fn: NumericalFunction, argnum: int = 0, name: str | None = None) -> 
     x = xs[argnum]
     y = _single(where, fn.fn(*xs))
     (g,) = vjp_tensors([y], [x], [y.const_like(1.0)])
-    h = jacobian_tensor(g.reshape(n), x, "forward")
+    h = jacobian_tensor(g.reshape(n), x, "forward", compress)
     return (h + h.T) * 0.5
 
   hess_fn.__doc__ = f"Hessian of {fn.name} w.r.t. input {argnum}."
-  return NumericalFunction(name or f"{fn.name}_hess", hess_fn, fn.inputs, device=fn.device)
+  return _derived(name or f"{fn.name}_hess", hess_fn, fn)

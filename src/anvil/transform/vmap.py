@@ -192,7 +192,8 @@ def svmap(fn: NumericalFunction, batch_size: int, in_axes: Axes = 0, out_axis: i
     return inner(*xs)
 
   vmapped.__doc__ = f"{fn.name} batched over {batch_size} elements (in_axes={axes}, out_axis={out_axis})."
-  return NumericalFunction(name or f"{fn.name}_vmap", vmapped, tuple(new_inputs), device=fn.device)
+  return NumericalFunction(name or f"{fn.name}_vmap", vmapped, tuple(new_inputs), device=fn.device,
+                           lowering=getattr(fn, "lowering", "auto"))
 
 
 vmap = svmap

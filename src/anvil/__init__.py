@@ -17,6 +17,9 @@ from anvil.codegen import (
   sparse_numerical_function,
 )
 
+from anvil.ad import gradient, hessian, jacobian, jvp, vjp  # noqa: E402
+from anvil.transform import dvmap, svmap, vmap  # noqa: E402
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -27,6 +30,14 @@ __all__ = [
   "SparseNumericalFunction",
   "Tensor",
   "dtypes",
+  "dvmap",
+  "gradient",
+  "hessian",
+  "jacobian",
+  "jvp",
+  "svmap",
+  "vjp",
+  "vmap",
   "generate_module",
   "numerical_function",
   "sparse_numerical_function",

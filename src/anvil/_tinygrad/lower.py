@@ -70,9 +70,10 @@ def call_user_function(name: str, fn: Callable, inputs: Sequence[Tensor]) -> lis
   """Call ``fn`` on traced inputs; wrap its exceptions and check it returned Tensors."""
   try:
     result = fn(*inputs)
-  except Exception as e:
-    raise TraceError(f"function {name!r}: calling the Python function on traced inputs raised "
-                     f"{type(e).__name__}: {e}") from e
+  except Exception as e:  # keep the user's exception type; say where it happened
+    e.add_note(f"(raised while tracing anvil function {name!r} on placeholder inputs "
+               f"{[tuple(t.shape) for t in inputs]})")
+    raise
   outs = list(result) if isinstance(result, (tuple, list)) else [result]
   if not outs:
     raise TraceError(f"function {name!r} returned no outputs; return a Tensor or a tuple of Tensors")

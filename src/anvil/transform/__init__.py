@@ -1,5 +1,5 @@
 """Function transforms: batching (``svmap``/``vmap`` and ``dvmap``)."""
 
-from anvil.transform.vmap import dvmap, svmap, vmap
+from anvil.transform.batching import dvmap, svmap, vmap
 
 __all__ = ["dvmap", "svmap", "vmap"]

@@ -40,12 +40,12 @@ def _norm_in_axes(where: str, in_axes: Axes, n: int) -> tuple[int | None, ...]:
   return axes
 
 
-def _norm_axis(where: str, what: str, axis: int, ndim: int) -> int:
+def _norm_axis(where: str, what: str, axis: int, ndim: int, of: str = "") -> int:
   """Normalizes ``axis`` for an array of ``ndim`` dims (the batched rank); raises on out-of-range."""
   if not isinstance(axis, int) or isinstance(axis, bool):
-    raise ValueError(f"{where}: {what} must be an int, got {axis!r}")
+    raise ValueError(f"{where}: {what}{of} must be an int, got {axis!r}")
   if not -ndim <= axis < ndim:
-    raise ValueError(f"{where}: {what}={axis} is out of range for a batched array of {ndim} dim(s) "
+    raise ValueError(f"{where}: {what}={axis}{of} is out of range for a batched array of {ndim} dim(s) "
                      f"(expected {-ndim} <= {what} < {ndim})")
   return axis % ndim
 
@@ -185,7 +185,7 @@ def svmap(fn: NumericalFunction, batch_size: int, in_axes: Axes = 0, out_axis: i
   if len(oaxes) != len(out_shapes):
     raise ValueError(f"{where}: out_axis has {len(oaxes)} entries but the function returns {len(out_shapes)} output(s)")
   for k, (s, ax) in enumerate(zip(out_shapes, oaxes, strict=True)):
-    _norm_axis(where, f"out_axis for output {k}", ax, len(s) + 1)
+    _norm_axis(where, "out_axis", ax, len(s) + 1, f" (output {k})")
   inner = dvmap(fn, axes, out_axis)
 
   def vmapped(*xs: Tensor) -> Any:

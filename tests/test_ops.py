@@ -216,3 +216,21 @@ def test_scalar_code_split_into_chunks(monkeypatch):
   np.testing.assert_array_equal(b, i * 2 > 3)
   assert c == x.sum() * 2
   np.testing.assert_array_equal(d, i + 1)
+
+
+@pytest.mark.parametrize("lowering", ["scalar", "kernels"])
+def test_non_finite_and_wrapping_constants(lowering):
+  def fn(x):
+    return (x + Tensor([np.inf, -np.inf, np.nan]), x.maximum(Tensor([-np.inf, 0.0, 1e308])), (x * 1e300) * 1e300,
+            x.cast(dtypes.int8) * 100, x.cast(dtypes.uint8) + 250, x.cast(dtypes.int16) - 40000)
+
+  f = av.NumericalFunction(f"edge_{lowering}", fn, (Arg(3),), lowering=lowering)
+  x = np.array([1.0, 2.0, 3.0])
+  a, b, c, d, e, g = f(x)
+  with np.errstate(all="ignore"):
+    np.testing.assert_array_equal(a, x + np.array([np.inf, -np.inf, np.nan]))
+    np.testing.assert_array_equal(b, np.maximum(x, [-np.inf, 0.0, 1e308]))
+    np.testing.assert_array_equal(c, (x * 1e300) * 1e300)
+    np.testing.assert_array_equal(d, (x.astype(np.int8) * np.int8(100)).astype(np.int8))
+    np.testing.assert_array_equal(e, x.astype(np.uint8) + np.uint8(250))
+    np.testing.assert_array_equal(g, (x.astype(np.int16).astype(np.int64) - 40000).astype(np.int16))

@@ -109,7 +109,9 @@ def _normalize(value: object, dtype: str) -> object:
     return bool(value)
   if dtype.startswith("float"):
     return float(np.dtype(dtype).type(value))
-  return int(np.dtype(dtype).type(value))
+  bits = np.dtype(dtype).itemsize * 8  # C conversion: wrap around
+  v = int(value) & ((1 << bits) - 1)
+  return v - (1 << bits) if dtype.startswith("int") and v >= 1 << (bits - 1) else v
 
 
 def _fold(op: str, dtype: str, vals: list) -> object | None:
@@ -160,6 +162,8 @@ def scalarize(outputs: Sequence[UOp], inputs: Sequence[UOp], budget: int = 60_00
     b.graph.outputs = [[int(i) for i in np.asarray(memo[o]).reshape(-1)] for o in outputs]
   except (_Unsupported, RecursionError) as e:
     return None, str(e) or type(e).__name__
+  except Exception as e:  # noqa: BLE001 - an op combination without a scalar rule: use loop kernels
+    return None, f"{type(e).__name__}: {e}"
   if any(i < 0 for out in b.graph.outputs for i in out):
     return None, "an output reads a buffer with no data"
   return b.graph, ""

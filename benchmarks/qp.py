@@ -7,8 +7,9 @@ if the solver says so AND the KKT residuals (unscaled, inf-norm) are below 1e-6 
 
 anvil is compiled with -O3 -march=native (piqp's wheel ships AVX2/AVX-512 builds).
 Times: anvil "solve" is the C++ solver's own measured time (includes Ruiz equilibration; the
-symbolic analysis is done at generation time), "call" the whole Python call (argument checks,
-packing, ctypes). piqp: ``info.solve_time`` (its setup, incl. equilibration and, for the sparse
+symbolic analysis is done at generation time), "call" the whole Python call (scipy matrices with
+the declared pattern: identity/pattern checks in Python, value checks and packing in C++, the
+native call through anvil's fast caller). piqp: ``info.solve_time`` (its setup, incl. equilibration and, for the sparse
 backend, the symbolic factorization, is excluded). osqp: ``info.run_time`` (setup + solve).
 
 Run: ``PYTHONPATH=src python benchmarks/qp.py [--quick]``.

@@ -321,3 +321,97 @@ def test_sparse_matrix_inputs_and_dense_equivalence() -> None:
   r_dense = _solver("dense", n, p, m)(*data)
   assert r_sparse.solved and r_dense.solved
   assert np.allclose(r_sparse.x, r_dense.x, atol=1e-7)
+
+
+# ----------------------------------------------------------------------------- call path
+def _input_variants(data):
+  """The same QP as scipy CSC (the declared pattern), CSR, dense C-order and dense F-order arrays."""
+  P, q, A, b, G, hl, hu, xl, xu = data
+  csr = (sp.csr_matrix(P), q, sp.csr_matrix(A), b, sp.csr_matrix(G), hl, hu, xl, xu)
+  dense = tuple(d.toarray() if sp.issparse(d) else d for d in data)
+  fortran = tuple(np.asfortranarray(d) if isinstance(d, np.ndarray) and d.ndim == 2 else d for d in dense)
+  c_order = tuple(np.ascontiguousarray(d) if isinstance(d, np.ndarray) else d for d in dense)
+  lists = (dense[0].tolist(), q.tolist(), dense[2], b.tolist(), dense[4], hl.tolist(), hu.tolist(), xl, xu)
+  return {"csc": data, "csr": csr, "dense": c_order, "fortran": fortran, "lists": lists}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_input_formats_agree(backend: str) -> None:
+  n, p, m = 10, 3, 6
+  s = _solver(backend, n, p, m)
+  data = _gen(n, p, m, None).draw(2)
+  ref = s(*data)
+  assert ref.solved
+  for label, args in _input_variants(data).items():
+    r = s(*args)
+    assert r.solved, label
+    assert np.allclose(r.x, ref.x, atol=1e-9, rtol=1e-9), label
+    assert r.x.dtype == np.float64 and r.y.shape == (p,) and r.z.shape == (m,) and r.z_box.shape == (n,)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_solve_arrays_matches_call(backend: str) -> None:
+  n, p, m = 10, 3, 6
+  s = _solver(backend, n, p, m)
+  data = _gen(n, p, m, None).draw(4)
+  P, q, A, b, G, hl, hu, xl, xu = data
+  mats = s.pack_matrices(P, A, G)
+  r = s.solve_arrays(mats["P"], q, mats["A"], b, mats["G"], hl, hu, xl, xu)
+  ref = s(*data)
+  assert r.solved and np.array_equal(r.x, ref.x) and r.iterations == ref.iterations
+  # warm start through the packed path, lists accepted for vectors
+  w = s.solve_arrays(mats["P"], q.tolist(), mats["A"], b, mats["G"], hl, hu, xl, xu, x0=r.x, y0=r.y, z0=r.z,
+                     z_box0=r.z_box)
+  assert w.solved and w.iterations < r.iterations
+  with pytest.raises(ValueError, match=r"argument A \(packed\) must have"):
+    s.solve_arrays(mats["P"], q, mats["A"][:-1], b, mats["G"], hl, hu, xl, xu)
+  with pytest.raises(ValueError, match="argument q has non-finite entries"):
+    s.solve_arrays(mats["P"], np.full(n, np.inf), mats["A"], b, mats["G"], hl, hu, xl, xu)
+  with pytest.raises(ValueError, match="argument G is required"):
+    s.solve_arrays(mats["P"], q, mats["A"], b, None, hl, hu, xl, xu)
+  bad = mats["P"].copy()
+  bad.flat[0] = np.nan
+  with pytest.raises(ValueError, match="argument P has non-finite entries"):
+    s.solve_arrays(bad, q, mats["A"], b, mats["G"], hl, hu, xl, xu)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fast_path_errors_name_the_argument(backend: str) -> None:
+  n, p, m = 10, 3, 6
+  s = _solver(backend, n, p, m)
+  data = _gen(n, p, m, None).draw(1)
+  P, q, A, b, G, hl, hu, xl, xu = data
+  Pbad = P.copy()  # same (declared) pattern, not symmetric
+  k = int(np.flatnonzero(Pbad.indices != np.repeat(np.arange(n), np.diff(Pbad.indptr)))[0])
+  Pbad.data[k] += 1.0
+  with pytest.raises(ValueError, match="argument P must be symmetric"):
+    s(Pbad, q, A, b, G, hl, hu, xl, xu)
+  with pytest.raises(ValueError, match="argument P must be symmetric"):
+    s(Pbad.toarray(), q, A, b, G, hl, hu, xl, xu)
+  Afull = np.ones((p, n))  # nonzeros outside the declared pattern
+  with pytest.raises(ValueError, match="argument A has a nonzero at .* outside the declared pattern"):
+    s(P, q, Afull, b, G, hl, hu, xl, xu)
+  with pytest.raises(ValueError, match="argument q contains NaN"):
+    s(P, np.full(n, np.nan), A, b, G, hl, hu, xl, xu)
+  with pytest.raises(ValueError, match=r"x_l must be <= x_u"):
+    s(P, q, A, b, G, hl, hu, xu + 1.0, xu)
+  with pytest.raises(ValueError, match="argument x0 has non-finite entries"):
+    s(*data, x0=np.full(n, np.inf))
+  with pytest.raises(ValueError, match="argument G has non-finite entries"):
+    Gn = G.copy()
+    Gn.data[0] = np.inf
+    s(P, q, A, b, Gn, hl, hu, xl, xu)
+  with pytest.raises(ValueError, match=r"argument q must have shape \(10,\)"):
+    s(P, q[:4], A, b, G, hl, hu, xl, xu)
+  # the solver still works after rejected calls
+  assert s(*data).solved
+
+
+def test_float32_accepts_float64_inputs() -> None:
+  n, p, m = 10, 3, 6
+  s = _solver("sparse", n, p, m, dtype="float32")
+  data = _gen(n, p, m, None).draw(0)
+  r64 = s(*data)
+  r32 = s(*(d.astype(np.float32) if hasattr(d, "astype") else d for d in data))
+  assert r64.solved and r32.solved and r64.x.dtype == np.float32
+  assert np.allclose(r64.x, r32.x, atol=1e-4)

@@ -65,7 +65,7 @@ class QPSettings:
       "reg_lower_limit": 1e-6 if single else 1e-10,
       "rho_init": 1e-4 if single else 1e-6,
       "delta_init": 1e-3 if single else 1e-4,
-      "iterative_refinement_eps_rel": 1e-6 if single else 1e-13,
+      "iterative_refinement_eps_rel": 1e-6 if single else 1e-10,
     }
     out = {}
     for f in fields(self):
@@ -214,9 +214,7 @@ class QPSolver(FunctionBase):
     self.cxx_flags = tuple(cxx_flags)
     self._lib: ctypes.CDLL | None = None
     self._lib_lock = threading.Lock()
-    self._call_lock = threading.Lock()
-    self._ws: np.ndarray | None = None
-    self._ws_ptr = 0
+    self._cp: _CallPath | None = None
 
   # ------------------------------------------------------------------ codegen
   @property
@@ -315,55 +313,38 @@ Info solve(Workspace& ws, const Scalar* P, const Scalar* q, const Scalar* A, con
 """
 
   def jit_source(self) -> str:
-    """The translation unit compiled for the Python call path (solver code + an extern "C" shim)."""
-    T = self.ctype
+    """The translation unit compiled for the Python call path: the exported solver code plus the
+    native entry point ``anvil_qp_call`` (``anvil/qp/pycall.hpp``) that the fast caller invokes."""
     # A namespace unique to this code: C++17 inline variables (the Pattern arrays) are GNU-unique
     # symbols, shared process-wide between dlopen'ed libraries that use the same mangled name.
     code = self.header_code + self.source_code
     jit_ns = "anvil_qp_jit_" + hashlib.sha256(code.encode()).hexdigest()[:16]
     ns = f"{jit_ns}::{self.name}"
-    settings_fill = []
-    for i, k in enumerate(_SETTINGS_ORDER):
-      if k in _BOOL_SETTINGS:
-        settings_fill.append(f"  s.{k} = cfg[{i}] != 0.0;")
-      elif k in _INT_SETTINGS:
-        settings_fill.append(f"  s.{k} = static_cast<int>(cfg[{i}]);")
-      else:
-        settings_fill.append(f"  s.{k} = static_cast<{T}>(cfg[{i}]);")
-    sfill = "\n".join(settings_fill)
-    return f"""#include <new>
+    nnz_pf = int(self._P_full.nnz)
+    nnz_pu = int(self._P_upper.nnz)
+    return f"""#include "anvil/qp/pycall.hpp"
 {next(iter(self.header_includes))}
 namespace {jit_ns} {{
 {code}
+struct PyCallTraits {{
+  using Scalar = {self.name}::Scalar;
+  using Workspace = {self.name}::Workspace;
+  static constexpr int n = {self.n}, p = {self.p}, m = {self.m};
+  static constexpr int nnz_Pfull = {nnz_pf}, nnz_P = {nnz_pu}, nnz_A = {int(self._A_pat.nnz)}, nnz_G = {int(self._G_pat.nnz)};
+  static constexpr bool sparse = {'true' if self.backend == 'sparse' else 'false'};
+  static {self.name}::Info solve(Workspace& ws, const Scalar* P, const Scalar* q, const Scalar* A, const Scalar* b,
+                                 const Scalar* G, const Scalar* h_l, const Scalar* h_u, const Scalar* x_l,
+                                 const Scalar* x_u, const {self.name}::Settings& s, const Scalar* x0,
+                                 const Scalar* y0, const Scalar* z0, const Scalar* zb0) {{
+    return {self.name}::solve(ws, P, q, A, b, G, h_l, h_u, x_l, x_u, s, x0, y0, z0, zb0);
+  }}
+}};
 }}  // namespace {jit_ns}
 
 extern "C" {{
 long long anvil_qp_workspace_size() {{ return static_cast<long long>(sizeof({ns}::Workspace)); }}
-long long anvil_qp_workspace_align() {{ return static_cast<long long>(alignof({ns}::Workspace)); }}
-void anvil_qp_workspace_init(void* mem) {{ new (mem) {ns}::Workspace; }}
-int anvil_qp_solve(void* mem, const double* cfg, const {T}* P, const {T}* q, const {T}* A, const {T}* b,
-                   const {T}* G, const {T}* h_l, const {T}* h_u, const {T}* x_l, const {T}* x_u,
-                   const {T}* x0, const {T}* y0, const {T}* z0, const {T}* zb0,
-                   {T}* x, {T}* y, {T}* z, {T}* zb, double* info) {{
-  auto& ws = *static_cast<{ns}::Workspace*>(mem);
-  {ns}::Settings s;
-{sfill}
-  const {ns}::Info r = {ns}::solve(ws, P, q, A, b, G, h_l, h_u, x_l, x_u, s, x0, y0, z0, zb0);
-  for (int i = 0; i < {ns}::n; ++i) {{ x[i] = ws.core.x[i]; zb[i] = ws.core.z_box[i]; }}
-  for (int i = 0; i < {ns}::p; ++i) y[i] = ws.core.y[i];
-  for (int i = 0; i < {ns}::m; ++i) z[i] = ws.core.z[i];
-  info[0] = static_cast<double>(static_cast<int>(r.status));
-  info[1] = r.iterations;
-  info[2] = r.factorizations;
-  info[3] = static_cast<double>(r.primal_residual);
-  info[4] = static_cast<double>(r.dual_residual);
-  info[5] = static_cast<double>(r.duality_gap);
-  info[6] = static_cast<double>(r.objective);
-  info[7] = static_cast<double>(r.rho);
-  info[8] = static_cast<double>(r.delta);
-  info[9] = static_cast<double>(r.mu);
-  info[10] = r.solve_time;
-  return static_cast<int>(r.status);
+void anvil_qp_call(void* const* in, void* const* out, void* ws) {{
+  ::anvil::qp::pycall::call<{jit_ns}::PyCallTraits>(in, out, ws);
 }}
 }}
 """
@@ -376,30 +357,27 @@ int anvil_qp_solve(void* mem, const double* cfg, const {T}* P, const {T}* q, con
         lib, _ = load_library(self.jit_source(), f"qp_{self.name}", include_dirs=(runtime_include_dir(),),
                               extra_flags=self.cxx_flags)
         lib.anvil_qp_workspace_size.restype = ctypes.c_longlong
-        lib.anvil_qp_workspace_align.restype = ctypes.c_longlong
-        lib.anvil_qp_workspace_init.argtypes = [ctypes.c_void_p]
-        lib.anvil_qp_workspace_init.restype = None
-        lib.anvil_qp_solve.restype = ctypes.c_int
-        lib.anvil_qp_solve.argtypes = [ctypes.c_void_p] * 20
-        size = int(lib.anvil_qp_workspace_size())
-        align = max(64, int(lib.anvil_qp_workspace_align()))
-        buf = np.zeros(size + align, dtype=np.uint8)
-        addr = buf.ctypes.data
-        off = (-addr) % align
-        self._ws = buf
-        self._ws_ptr = addr + off
-        lib.anvil_qp_workspace_init(ctypes.c_void_p(self._ws_ptr))
         self._lib = lib
       return self._lib
 
   def compile(self) -> QPSolver:
     """Builds (or fetches from the cache) the Python-call library now; returns self."""
-    self._library()
+    self._call_path()
     return self
 
   # ------------------------------------------------------------------ Python call
   def _err(self, msg: str) -> ValueError:
     return ValueError(f"QPSolver {self.name!r}: {msg}")
+
+  def _call_path(self) -> _CallPath:
+    cp = self._cp
+    if cp is None:
+      lib = self._library()
+      with self._lib_lock:
+        if self._cp is None:
+          self._cp = _CallPath(self, lib)
+        cp = self._cp
+    return cp
 
   def _vec(self, v: Any, size: int, what: str, default: float | None) -> np.ndarray | None:
     if v is None:
@@ -478,8 +456,8 @@ int anvil_qp_solve(void* mem, const double* cfg, const {T}* P, const {T}* q, con
       )
 
   def pack_matrices(self, P: Any = None, A: Any = None, G: Any = None) -> dict[str, np.ndarray | None]:
-    """P, A, G as the flat arrays the generated C++ ``solve`` takes (dense: row-major, P full;
-    sparse: values in the Pattern's CSC order, P's upper triangle). Validates like a call."""
+    """P, A, G as the flat arrays the generated C++ ``solve`` (and ``solve_arrays``) take (dense:
+    row-major, P full; sparse: values in the Pattern's CSC order, P's upper triangle). Validates like a call."""
     self._check_symmetric(P)
     return {
       "P": self._mat(P, self._P_upper if self.backend == "sparse" else self._P_full, "P", upper=True),
@@ -506,6 +484,61 @@ int anvil_qp_solve(void* mem, const double* cfg, const {T}* P, const {T}* q, con
     if not dmax <= 1e-10 * max(1.0, scale):
       raise self._err(f"argument P must be symmetric (full matrix, both triangles), max |P - P'| = {dmax:.3g}")
 
+  def _validate_call(self, P: Any, q: Any, A: Any, b: Any, G: Any, h_l: Any, h_u: Any, x_l: Any, x_u: Any,
+                     x0: Any, y0: Any, z0: Any, z_box0: Any) -> tuple[np.ndarray | None, ...]:
+    """The full (slow) validation of a call: raises ValueError naming the argument, or returns the
+    packed arrays (None where the C++ default applies)."""
+    n, p, m = self.n, self.p, self.m
+    for what, v, has in (("P", P, self.has_P), ("A", A, self.has_A), ("G", G, self.has_G)):
+      if v is not None and not has:
+        raise self._err(f"argument {what} was given but the solver was built without a {what} pattern")
+    if self.has_A and A is None:
+      raise self._err("argument A is required (the solver was built with equality constraints)")
+    if self.has_G and G is None:
+      raise self._err("argument G is required (the solver was built with inequality constraints)")
+    self._check_symmetric(P)
+    Pv = self._mat(P, self._P_upper if self.backend == "sparse" else self._P_full, "P", upper=True)
+    Av = self._mat(A, self._A_pat, "A") if self.has_A else None
+    Gv = self._mat(G, self._G_pat, "G") if self.has_G else None
+    qv = self._vec(q, n, "q", 0.0)
+    if b is not None and not p:
+      raise self._err("argument b was given but the solver has no equality constraints")
+    bv = self._vec(b, p, "b", 0.0) if p else None
+    if (h_l is not None or h_u is not None) and not m:
+      raise self._err("argument h_l/h_u was given but the solver has no inequality constraints (G)")
+    hl = self._vec(h_l, m, "h_l", -np.inf) if m else None
+    hu = self._vec(h_u, m, "h_u", np.inf) if m else None
+    xl = self._vec(x_l, n, "x_l", -np.inf)
+    xu = self._vec(x_u, n, "x_u", np.inf)
+    self._check_vectors(qv, bv, hl, hu, xl, xu)
+    x0v = self._vec(x0, n, "x0", None)
+    y0v = self._vec(y0, p, "y0", None) if p else None
+    z0v = self._vec(z0, m, "z0", None) if m else None
+    zb0v = self._vec(z_box0, n, "z_box0", None)
+    for what, v in (("x0", x0v), ("y0", y0v), ("z0", z0v), ("z_box0", zb0v)):
+      if v is not None and not np.isfinite(v).all():
+        raise self._err(f"argument {what} has non-finite entries")
+    return Pv, qv, Av, bv, Gv, hl, hu, xl, xu, x0v, y0v, z0v, zb0v
+
+  def _check_vectors(self, qv: Any, bv: Any, hl: Any, hu: Any, xl: Any, xu: Any) -> None:
+    for what, v in (("h_l", hl), ("h_u", hu), ("x_l", xl), ("x_u", xu)):
+      if v is not None and np.isnan(v).any():
+        raise self._err(f"argument {what} contains NaN")
+    if hl is not None and hu is not None and (hl > hu).any():
+      i = int(np.flatnonzero(hl > hu)[0])
+      raise self._err(f"argument h_l must be <= h_u, but h_l[{i}] = {hl[i]} > h_u[{i}] = {hu[i]}")
+    if (xl > xu).any():
+      i = int(np.flatnonzero(xl > xu)[0])
+      raise self._err(f"argument x_l must be <= x_u, but x_l[{i}] = {xl[i]} > x_u[{i}] = {xu[i]}")
+    if (hl is not None and (hl == np.inf).any()) or (hu is not None and (hu == -np.inf).any()):
+      raise self._err("argument h_l may not be +inf and h_u may not be -inf")
+    if (xl == np.inf).any() or (xu == -np.inf).any():
+      raise self._err("argument x_l may not be +inf and x_u may not be -inf")
+    if not np.isfinite(qv).all():
+      raise self._err("argument q has non-finite entries")
+    if bv is not None and not np.isfinite(bv).all():
+      raise self._err("argument b has non-finite entries")
+
   def __call__(
     self,
     P: Any = None,
@@ -525,86 +558,365 @@ int anvil_qp_solve(void* mem, const double* cfg, const {T}* P, const {T}* q, con
     settings: QPSettings | None = None,
   ) -> QPResult:
     """Solves the QP for these values. P is the full symmetric matrix; None means zero (P, q, A, b,
-    G) or an infinite bound (h_l, h_u, x_l, x_u). x0/y0/z0/z_box0 warm-start (e.g. a previous result)."""
+    G) or an infinite bound (h_l, h_u, x_l, x_u). x0/y0/z0/z_box0 warm-start (e.g. a previous result).
+
+    Fast path (a few microseconds of Python): numpy vectors of the solver's dtype and exact shape,
+    matrices as numpy arrays or as scipy sparse matrices with exactly the declared pattern (CSC;
+    CSR for P); pattern, symmetry and value checks then run in C++. Anything else is validated
+    and converted in Python first."""
     t_call = time.perf_counter()
-    n, p, m = self.n, self.p, self.m
-    for what, v, has in (("P", P, self.has_P), ("A", A, self.has_A), ("G", G, self.has_G)):
-      if v is not None and not has:
+    cp = self._cp if self._cp is not None else self._call_path()
+    args = cp.fast_args(P, q, A, b, G, h_l, h_u, x_l, x_u, x0, y0, z0, z_box0)
+    if args is None:
+      packed = self._validate_call(P, q, A, b, G, h_l, h_u, x_l, x_u, x0, y0, z0, z_box0)
+      args = cp.packed_args(*packed)
+    res = cp.run(args, settings, t_call)
+    if res is None or res.status == QPStatus.INVALID_INPUT:
+      # rejected by the native checks: validate in Python to name the argument (raises), else solve
+      # from the validated, packed arrays (or report the solver's INVALID_INPUT)
+      packed = self._validate_call(P, q, A, b, G, h_l, h_u, x_l, x_u, x0, y0, z0, z_box0)
+      res = cp.run(cp.packed_args(*packed), settings, t_call)
+      if res is None:
+        raise self._err("invalid input rejected by the native checks")
+    return res
+
+  def solve_arrays(
+    self,
+    P: Any = None,
+    q: Any = None,
+    A: Any = None,
+    b: Any = None,
+    G: Any = None,
+    h_l: Any = None,
+    h_u: Any = None,
+    x_l: Any = None,
+    x_u: Any = None,
+    x0: Any = None,
+    y0: Any = None,
+    z0: Any = None,
+    z_box0: Any = None,
+    *,
+    settings: QPSettings | None = None,
+  ) -> QPResult:
+    """Low-level call with the matrices already packed as the C++ ``solve`` takes them (see
+    ``pack_matrices``: dense backend: row-major, P full (its upper triangle is read); sparse backend:
+    the values in the pattern's CSC order, P's upper triangle). No pattern or symmetry checks;
+    shapes, bounds and finiteness are still checked (ValueError). Vectors as in ``__call__``."""
+    t_call = time.perf_counter()
+    cp = self._cp if self._cp is not None else self._call_path()
+    mats = []
+    for what, M, has, shape in (("P", P, self.has_P, cp.packed_shape[0]), ("A", A, self.has_A, cp.packed_shape[1]),
+                                ("G", G, self.has_G, cp.packed_shape[2])):
+      if M is None:
+        if what != "P" and has:
+          raise self._err(f"argument {what} is required (the solver was built with {what} constraints)")
+        mats.append(None)
+        continue
+      if not has:
         raise self._err(f"argument {what} was given but the solver was built without a {what} pattern")
-    if self.has_A and A is None:
-      raise self._err("argument A is required (the solver was built with equality constraints)")
-    if self.has_G and G is None:
-      raise self._err("argument G is required (the solver was built with inequality constraints)")
-    self._check_symmetric(P)
-    Pv = self._mat(P, self._P_upper if self.backend == "sparse" else self._P_full, "P", upper=True)
-    Av = self._mat(A, self._A_pat, "A") if self.has_A else None
-    Gv = self._mat(G, self._G_pat, "G") if self.has_G else None
-    qv = self._vec(q, n, "q", 0.0)
-    bv = self._vec(b, p, "b", 0.0) if p else None
-    if b is not None and not p:
-      raise self._err("argument b was given but the solver has no equality constraints")
-    hl = self._vec(h_l, m, "h_l", -np.inf) if m else None
-    hu = self._vec(h_u, m, "h_u", np.inf) if m else None
-    if (h_l is not None or h_u is not None) and not m:
-      raise self._err("argument h_l/h_u was given but the solver has no inequality constraints (G)")
-    xl = self._vec(x_l, n, "x_l", -np.inf)
-    xu = self._vec(x_u, n, "x_u", np.inf)
-    if m and (hl > hu).any():
-      i = int(np.flatnonzero(hl > hu)[0])
-      raise self._err(f"argument h_l must be <= h_u, but h_l[{i}] = {hl[i]} > h_u[{i}] = {hu[i]}")
-    if (xl > xu).any():
-      i = int(np.flatnonzero(xl > xu)[0])
-      raise self._err(f"argument x_l must be <= x_u, but x_l[{i}] = {xl[i]} > x_u[{i}] = {xu[i]}")
-    if m and ((hl == np.inf).any() or (hu == -np.inf).any()):
-      raise self._err("argument h_l may not be +inf and h_u may not be -inf")
-    if (xl == np.inf).any() or (xu == -np.inf).any():
-      raise self._err("argument x_l may not be +inf and x_u may not be -inf")
-    if not np.isfinite(qv).all():
-      raise self._err("argument q has non-finite entries")
-    if bv is not None and not np.isfinite(bv).all():
-      raise self._err("argument b has non-finite entries")
-    x0v = self._vec(x0, n, "x0", None)
-    y0v = self._vec(y0, p, "y0", None) if p else None
-    z0v = self._vec(z0, m, "z0", None) if m else None
-    zb0v = self._vec(z_box0, n, "z_box0", None)
-    for what, v in (("x0", x0v), ("y0", y0v), ("z0", z0v), ("z_box0", zb0v)):
-      if v is not None and not np.isfinite(v).all():
-        raise self._err(f"argument {what} has non-finite entries")
-    st = settings if settings is not None else self.settings
-    st.validate(f"QPSolver {self.name!r}")
-    vals = st.resolved(self.dtype)
-    cfg = np.array([float(vals[k]) for k in _SETTINGS_ORDER], dtype=np.float64)
-    x = np.zeros(n, dtype=self.dtype)
-    zb = np.zeros(n, dtype=self.dtype)
-    y = np.zeros(max(p, 1), dtype=self.dtype)
-    z = np.zeros(max(m, 1), dtype=self.dtype)
-    info = np.zeros(16, dtype=np.float64)
-    lib = self._library()
+      if type(M) is np.ndarray and M.shape == shape and M.dtype == self.dtype:
+        mats.append(M)
+        continue
+      arr = np.asarray(M, dtype=self.dtype)
+      if arr.size != int(np.prod(shape)):
+        raise self._err(f"argument {what} (packed) must have {int(np.prod(shape))} values {shape}, got shape "
+                        f"{arr.shape}")
+      mats.append(np.ascontiguousarray(arr.reshape(shape)))
+    vecs = cp.fast_vectors(q, b, h_l, h_u, x_l, x_u, x0, y0, z0, z_box0)
+    if vecs is None:
+      n, p, m = self.n, self.p, self.m
+      if b is not None and not p:
+        raise self._err("argument b was given but the solver has no equality constraints")
+      if (h_l is not None or h_u is not None) and not m:
+        raise self._err("argument h_l/h_u was given but the solver has no inequality constraints (G)")
+      vecs = (self._vec(q, n, "q", 0.0), self._vec(b, p, "b", 0.0) if p else None,
+              self._vec(h_l, m, "h_l", -np.inf) if m else None, self._vec(h_u, m, "h_u", np.inf) if m else None,
+              self._vec(x_l, n, "x_l", -np.inf), self._vec(x_u, n, "x_u", np.inf), self._vec(x0, n, "x0", None),
+              self._vec(y0, p, "y0", None) if p else None, self._vec(z0, m, "z0", None) if m else None,
+              self._vec(z_box0, n, "z_box0", None))
+    qv, bv, hl, hu, xl, xu, x0v, y0v, z0v, zb0v = vecs
+    args = cp.packed_args(mats[0], qv, mats[1], bv, mats[2], hl, hu, xl, xu, x0v, y0v, z0v, zb0v)
+    res = cp.run(args, settings, t_call)
+    if res is None or res.status == QPStatus.INVALID_INPUT:
+      _, qv, _, bv, _, hl, hu, xl, xu, x0v, y0v, z0v, zb0v = args[1:14]
+      for what, M in (("P", args[1]), ("A", args[3]), ("G", args[5])):
+        if not np.isfinite(M).all():
+          raise self._err(f"argument {what} has non-finite entries")
+      self._check_vectors(qv, bv if self.p else None, hl if self.m else None, hu if self.m else None, xl, xu)
+      if x0 is not None:
+        for what, v in (("x0", x0v), ("y0", y0v), ("z0", z0v), ("z_box0", zb0v)):
+          if not np.isfinite(v).all():
+            raise self._err(f"argument {what} has non-finite entries")
+      if res is None:
+        raise self._err("invalid input rejected by the native checks")
+    return res
 
-    def ptr(a: np.ndarray | None) -> ctypes.c_void_p | None:
-      return None if a is None else ctypes.c_void_p(a.ctypes.data)
 
-    with self._call_lock:
-      lib.anvil_qp_solve(
-        ctypes.c_void_p(self._ws_ptr), ptr(cfg), ptr(Pv), ptr(qv), ptr(Av), ptr(bv), ptr(Gv), ptr(hl), ptr(hu),
-        ptr(xl), ptr(xu), ptr(x0v), ptr(y0v), ptr(z0v), ptr(zb0v), ptr(x), ptr(y), ptr(z), ptr(zb), ptr(info),
-      )
-    info_d = {k: float(info[i]) for i, k in enumerate(_INFO_FIELDS)}
+_INFO_SIZE = 11
+_STATUS_BY_VALUE = {int(s): s for s in QPStatus}
+_FMT_PACKED, _FMT_DENSE, _FMT_CSC = 0, 1, 2
+
+
+def _const(a: np.ndarray) -> np.ndarray:
+  a = np.ascontiguousarray(a)
+  a.flags.writeable = False
+  return a
+
+
+class _CallPath:
+  """Everything the Python call needs, prepared once per solver: native callers (one per combination
+  of matrix formats), constant default arrays, index/mask arrays for the native pattern checks, and
+  the settings arrays."""
+
+  def __init__(self, solver: QPSolver, lib: ctypes.CDLL) -> None:
+    from anvil.jit.fastcall import caller_module
+
+    self.solver = solver
+    self.lib = lib
+    self.fnptr = ctypes.cast(lib.anvil_qp_call, ctypes.c_void_p).value
+    self.ws_bytes = int(lib.anvil_qp_workspace_size())
+    self.caller_type = caller_module().Caller
+    s = solver
+    n, p, m, dt = s.n, s.p, s.m, s.dtype
+    self.n, self.p, self.m, self.dtype = n, p, m, dt
+    self.sparse = s.backend == "sparse"
+    self.has = (s.has_P, s.has_A, s.has_G)
+    self.dense_shape = ((n, n), (p, n), (m, n))
+    if self.sparse:
+      self.packed_shape = ((int(s._P_upper.nnz),), (int(s._A_pat.nnz),), (int(s._G_pat.nnz),))
+    else:
+      self.packed_shape = self.dense_shape
+    self.zeros_n = _const(np.zeros(n, dt))
+    self.zeros_p = _const(np.zeros(p, dt))
+    self.zeros_m = _const(np.zeros(m, dt))
+    self.ninf_n = _const(np.full(n, -np.inf, dt))
+    self.pinf_n = _const(np.full(n, np.inf, dt))
+    self.ninf_m = _const(np.full(m, -np.inf, dt))
+    self.pinf_m = _const(np.full(m, np.inf, dt))
+    self.zero_mat = tuple(_const(np.zeros(sh, dt)) for sh in self.packed_shape)
+    # patterns the fast path accepts for sparse input: P's full symmetric pattern, A's, G's
+    self.pats = (s._P_full, s._A_pat, s._G_pat)
+    self.known: list[tuple[Any, Any]] = [(None, None), (None, None), (None, None)]
+    self.callers: dict[tuple[int, int, int], tuple[Any, tuple[np.ndarray, ...]]] = {}
+    self.cfgs: dict[tuple[Any, int, int, int, int], np.ndarray] = {}
+    self._aux: dict[str, np.ndarray] | None = None
+    self.empty_i32 = _const(np.zeros(0, np.int32))
+    self.empty_u8 = _const(np.zeros(0, np.uint8))
+
+  # ---- constant index arrays for the native checks
+  def aux(self) -> dict[str, np.ndarray]:
+    if self._aux is None:
+      s = self.solver
+      n = s.n
+      out: dict[str, np.ndarray] = {}
+      for name, pat in (("P", s._P_full), ("A", s._A_pat), ("G", s._G_pat)):
+        rows, cols = pat.shape
+        col = np.repeat(np.arange(cols, dtype=np.int64), np.diff(pat.indptr))
+        row = pat.indices.astype(np.int64)
+        out[f"{name}_flat"] = _const((row * cols + col).astype(np.int32))
+        mask = np.zeros(rows * cols, np.uint8)
+        mask[row * cols + col] = 1
+        out[f"{name}_mask"] = _const(mask)
+        if name == "P":
+          keys = col * n + row  # CSC order: sorted
+          out["P_tperm"] = _const(np.searchsorted(keys, row * n + col).astype(np.int32))
+          upper = np.flatnonzero(row <= col)
+          assert len(upper) == s._P_upper.nnz
+          out["P_upper"] = _const(upper.astype(np.int32))
+      self._aux = out
+    return self._aux
+
+  def caller(self, key: tuple[int, int, int]) -> tuple[Any, tuple[np.ndarray, ...]]:
+    hit = self.callers.get(key)
+    if hit is not None:
+      return hit
+    fP, fA, fG = key
+    dt = self.dtype
+    shapes = []
+    for k, f in enumerate(key):
+      shapes.append(self.dense_shape[k] if f == _FMT_DENSE else
+                    (self.packed_shape[k] if f == _FMT_PACKED else (int(self.pats[k].nnz),)))
+    ax = self.aux() if any(f != _FMT_PACKED for f in key) else {}
+    e32, e8 = self.empty_i32, self.empty_u8
+    need_pflat = (fP == _FMT_DENSE and self.sparse) or (fP == _FMT_CSC and not self.sparse)
+    aux = (
+      ax["P_flat"] if need_pflat else e32,
+      ax["P_tperm"] if fP == _FMT_CSC else e32,
+      ax["P_upper"] if self.sparse and fP != _FMT_PACKED else e32,
+      ax["P_mask"] if fP == _FMT_DENSE else e8,
+      ax["A_flat"] if fA != _FMT_PACKED else e32,
+      ax["A_mask"] if fA == _FMT_DENSE else e8,
+      ax["G_flat"] if fG != _FMT_PACKED else e32,
+      ax["G_mask"] if fG == _FMT_DENSE else e8,
+    )
+    n, p, m = self.n, self.p, self.m
+    f64, fdt = np.dtype(np.float64).num, np.dtype(dt).num
+    in_specs = [(f64, (len(_SETTINGS_ORDER) + 4,)), (fdt, shapes[0]), (fdt, (n,)), (fdt, shapes[1]), (fdt, (p,)),
+                (fdt, shapes[2]), (fdt, (m,)), (fdt, (m,)), (fdt, (n,)), (fdt, (n,)), (fdt, (n,)), (fdt, (p,)),
+                (fdt, (m,)), (fdt, (n,))]
+    in_specs += [(a.dtype.num, a.shape) for a in aux]
+    out_specs = [(fdt, (n,)), (fdt, (p,)), (fdt, (m,)), (fdt, (n,)), (f64, (_INFO_SIZE,))]
+    dtypes = [np.dtype(np.float64)] + [dt] * 13 + [a.dtype for a in aux]
+
+    def convert(*args: Any) -> tuple[np.ndarray, ...]:
+      return tuple(np.ascontiguousarray(a, dtype=d) for a, d in zip(args, dtypes, strict=True))
+
+    caller = self.caller_type(self.fnptr, self.ws_bytes, in_specs, out_specs, convert, self.lib)
+    hit = (caller, aux)
+    self.callers[key] = hit
+    return hit
+
+  def cfg(self, settings: QPSettings | None, key: tuple[int, int, int], warm: int) -> np.ndarray:
+    ck = (settings, key[0], key[1], key[2], warm)
+    c = self.cfgs.get(ck)
+    if c is None:
+      s = self.solver
+      st = settings if settings is not None else s.settings
+      if not isinstance(st, QPSettings):
+        raise s._err(f"settings must be a QPSettings, got {type(st).__name__}")
+      st.validate(f"QPSolver {s.name!r}")
+      vals = st.resolved(s.dtype)
+      c = _const(np.array([float(vals[k]) for k in _SETTINGS_ORDER] + [*key, warm], dtype=np.float64))
+      if len(self.cfgs) > 64:
+        self.cfgs.clear()
+      self.cfgs[ck] = c
+    return c
+
+  # ---- argument handling
+  def _fast_mat(self, M: Any, k: int) -> tuple[int, np.ndarray] | None:
+    if M is None:
+      if k and self.has[k]:
+        return None  # required: the slow path raises
+      return _FMT_PACKED, self.zero_mat[k]
+    if not self.has[k]:
+      return None
+    if type(M) is np.ndarray:
+      if M.shape != self.dense_shape[k]:
+        return None
+      if M.dtype != self.dtype:
+        if M.dtype.kind not in "fiu":
+          return None
+        M = M.astype(self.dtype)
+      if not M.flags.c_contiguous:
+        # Fortran order (e.g. scipy's csc.toarray()): P' is P when P is symmetric (checked natively)
+        M = M.T if k == 0 and M.flags.f_contiguous else np.ascontiguousarray(M)
+      return _FMT_DENSE, M
+    if not sp.issparse(M) or M.shape != self.dense_shape[k]:
+      return None
+    fmt = M.format
+    if fmt != "csc" and not (fmt == "csr" and k == 0):  # CSR of a symmetric P = CSC of P'
+      if fmt not in ("csr", "coo"):
+        return None
+      M = M.tocsc()
+    ip, ix = M.indptr, M.indices
+    known = self.known[k]
+    if ip is not known[0] or ix is not known[1]:
+      pat = self.pats[k]
+      if len(ix) != pat.nnz or not (np.array_equal(ip, pat.indptr) and np.array_equal(ix, pat.indices)):
+        return None
+      self.known[k] = (ip, ix)  # holds the arrays: their ids stay unique
+    d = M.data
+    if d.dtype != self.dtype:
+      if d.dtype.kind not in "fiu":
+        return None
+      d = d.astype(self.dtype)
+    if self.sparse and k:
+      return _FMT_PACKED, d  # CSC data of A/G is the packed format of the sparse backend
+    return _FMT_CSC, d
+
+  def _v(self, v: Any, size: int) -> np.ndarray | None:
+    if type(v) is np.ndarray and v.shape == (size,):
+      if v.dtype == self.dtype:
+        return v
+      if v.dtype.kind in "fiu":
+        return v.astype(self.dtype)
+    return None
+
+  def fast_vectors(self, q: Any, b: Any, h_l: Any, h_u: Any, x_l: Any, x_u: Any, x0: Any, y0: Any, z0: Any,
+                   z_box0: Any) -> tuple[np.ndarray | None, ...] | None:
+    """Vectors usable as they are (None: the default), or None when one needs the slow path."""
+    n, p, m = self.n, self.p, self.m
+    out = []
+    for v, size, default in ((q, n, self.zeros_n), (b, p, self.zeros_p), (h_l, m, self.ninf_m), (h_u, m, self.pinf_m),
+                             (x_l, n, self.ninf_n), (x_u, n, self.pinf_n)):
+      if v is None:
+        out.append(default)
+        continue
+      if size == 0:
+        return None  # given for an absent constraint block: the slow path raises
+      a = self._v(v, size)
+      if a is None:
+        return None
+      out.append(a)
+    for v, size in ((x0, n), (y0, p), (z0, m), (z_box0, n)):
+      if v is None:
+        out.append(None)
+        continue
+      a = self._v(v, size)
+      if a is None:
+        return None
+      out.append(a)
+    return tuple(out)
+
+  def fast_args(self, P: Any, q: Any, A: Any, b: Any, G: Any, h_l: Any, h_u: Any, x_l: Any, x_u: Any, x0: Any,
+                y0: Any, z0: Any, z_box0: Any) -> tuple[Any, ...] | None:
+    mP = self._fast_mat(P, 0)
+    if mP is None:
+      return None
+    mA = self._fast_mat(A, 1)
+    if mA is None:
+      return None
+    mG = self._fast_mat(G, 2)
+    if mG is None:
+      return None
+    vecs = self.fast_vectors(q, b, h_l, h_u, x_l, x_u, x0, y0, z0, z_box0)
+    if vecs is None:
+      return None
+    return ((mP[0], mA[0], mG[0]), mP[1], vecs[0], mA[1], vecs[1], mG[1], *vecs[2:])
+
+  def packed_args(self, Pv: Any, qv: Any, Av: Any, bv: Any, Gv: Any, hl: Any, hu: Any, xl: Any, xu: Any, x0: Any,
+                  y0: Any, z0: Any, zb0: Any) -> tuple[Any, ...]:
+    """Arguments in the packed format; None -> the default constant arrays."""
+    return ((_FMT_PACKED, _FMT_PACKED, _FMT_PACKED),
+            self.zero_mat[0] if Pv is None else Pv, self.zeros_n if qv is None else qv,
+            self.zero_mat[1] if Av is None else Av, self.zeros_p if bv is None else bv,
+            self.zero_mat[2] if Gv is None else Gv, self.ninf_m if hl is None else hl,
+            self.pinf_m if hu is None else hu, self.ninf_n if xl is None else xl, self.pinf_n if xu is None else xu,
+            x0, y0, z0, zb0)
+
+  def run(self, args: tuple[Any, ...], settings: QPSettings | None, t_call: float) -> QPResult | None:
+    """Calls the native entry; None when its checks rejected the input."""
+    key = args[0]
+    x0, y0, z0, zb0 = args[10:14]
+    warm = x0 is not None
+    if warm:
+      y0 = self.zeros_p if y0 is None else y0
+      z0 = self.zeros_m if z0 is None else z0
+      zb0 = self.zeros_n if zb0 is None else zb0
+    else:
+      x0, y0, z0, zb0 = self.zeros_n, self.zeros_p, self.zeros_m, self.zeros_n
+    caller, aux = self.caller(key)
+    cfg = self.cfg(settings, key, 1 if warm else 0)
+    x, y, z, zb, info = caller(cfg, *args[1:10], x0, y0, z0, zb0, *aux)
+    status = int(info[0])
+    if status < 0:
+      return None
+    vals = info.tolist()
     return QPResult(
       x=x,
-      y=y[:p].copy(),
-      z=z[:m].copy(),
+      y=y,
+      z=z,
       z_box=zb,
-      status=QPStatus(int(info[0])),
-      iterations=int(info[1]),
-      primal_residual=info_d["primal_residual"],
-      dual_residual=info_d["dual_residual"],
-      duality_gap=info_d["duality_gap"],
-      objective=info_d["objective"],
-      solve_time=info_d["solve_time"],
+      status=_STATUS_BY_VALUE[status],
+      iterations=int(vals[1]),
+      primal_residual=vals[3],
+      dual_residual=vals[4],
+      duality_gap=vals[5],
+      objective=vals[6],
+      solve_time=vals[10],
       call_time=time.perf_counter() - t_call,
-      factorizations=int(info[2]),
-      info=info_d,
+      factorizations=int(vals[2]),
+      info=dict(zip(_INFO_FIELDS, vals, strict=True)),
     )
 
 

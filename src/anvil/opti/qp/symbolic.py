@@ -40,6 +40,7 @@ class KKTSymbolic:
   perm: np.ndarray  # pivot k is original index perm[k]
   etree: np.ndarray  # parent of each pivot, -1 for roots
   L_colptr: np.ndarray
+  iperm: np.ndarray  # original index j is pivot iperm[j]
   map_P: np.ndarray
   map_A: np.ndarray
   map_G: np.ndarray
@@ -215,6 +216,7 @@ def analyze(
     perm=perm,
     etree=etree,
     L_colptr=L_colptr,
+    iperm=iperm,
     map_P=inv[:nP].astype(np.int64),
     map_A=inv[nP : nP + nA].astype(np.int64),
     map_G=inv[nP + nA : nP + nA + nG].astype(np.int64),
@@ -243,7 +245,7 @@ def pattern_struct(sym: KKTSymbolic, struct_name: str = "Pattern") -> str:
     f"  static constexpr int nnz_L = {sym.nnz_L};",
   ]
   for name in ("P_colptr", "P_rowind", "A_colptr", "A_rowind", "G_colptr", "G_rowind", "K_colptr", "K_rowind",
-               "perm", "etree", "L_colptr", "map_P", "map_A", "map_G", "map_diag"):
+               "perm", "iperm", "etree", "L_colptr", "map_P", "map_A", "map_G", "map_diag"):
     lines.append(_arr(name, getattr(sym, name)))
   lines.append("};")
   return "\n".join(lines)

@@ -47,7 +47,7 @@ struct Settings {
   bool preconditioner = true;                         ///< Ruiz equilibration on/off
   int preconditioner_iter = 10;                       ///< Ruiz iterations
   int iterative_refinement_max_iter = 10;             ///< refinement steps per linear solve
-  T iterative_refinement_eps_rel = single ? T(1e-6) : T(1e-13);
+  T iterative_refinement_eps_rel = single ? T(1e-6) : T(1e-10);  ///< relative residual of a refined solve
   int max_factor_retries = 10;                        ///< regularization increases after a failed factorization
   bool verbose = false;                               ///< (unused: the solver never prints)
 };
@@ -87,7 +87,7 @@ template <typename T>
 inline bool finite(T v) { return std::isfinite(v); }
 
 template <typename T>
-inline T abs(T v) { return v < T(0) ? -v : v; }
+inline T abs(T v) { return std::fabs(v); }  // branch-free (vectorizes)
 
 template <typename T>
 inline T max2(T a, T b) { return a > b ? a : b; }

@@ -104,6 +104,8 @@ inline T sqr(T v) { return v * v; }
 ///   void P_mul(const T* x, T* out); A_mul; At_mul; G_mul; Gt_mul;
 ///   bool factor(T rho, T delta, const T* Hd, const T* WG);      // false: not quasi-definite
 ///   void solve(const T* rx, const T* ry, const T* rz, T* dx, T* dy, T* dz);
+///   static constexpr bool kRefinesInternally;  // true: solve() refines itself (settings via refinement())
+///   void refinement(int max_iter, T eps_rel);
 template <typename T, int N, int P, int M, typename Backend>
 class Ipm {
  public:
@@ -121,6 +123,7 @@ class Ipm {
       info.status = Status::INVALID_INPUT;
       return finish(t0);
     }
+    be_.refinement(st_.iterative_refinement_max_iter, st_.iterative_refinement_eps_rel);
     equilibrate();
     scale_vectors();
     rho_ = st_.rho_init;
@@ -177,6 +180,7 @@ class Ipm {
   T rho_ = T(0), delta_ = T(0);
   int m_act_ = 0;
   bool primal_ok_ = false, dual_ok_ = false;
+  bool check_solves_ = true;  ///< check (and refine) the solves with the current factorization
 
   Info<T> finish(std::chrono::steady_clock::time_point t0) {
     d_.info.solve_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -588,6 +592,7 @@ class Ipm {
       d_.wbl[j] = d_.mbl[j] ? d_.zbl[j] / (d_.sbl[j] + delta_ * d_.zbl[j]) : T(0);
       d_.Hd[j] = d_.wbu[j] + d_.wbl[j];
     }
+    check_solves_ = true;
     for (int attempt = 0; attempt <= st_.max_factor_retries; ++attempt) {
       ++d_.info.factorizations;
       if (be_.factor(rho_, delta_, d_.Hd.ptr(), d_.WG.ptr())) return true;
@@ -621,11 +626,15 @@ class Ipm {
     for (int i = 0; i < m; ++i) d_.kz[i] = d_.WG[i] > T(0) ? d_.kz[i] - vz[i] / d_.WG[i] : -vz[i];
   }
 
-  // Solves K (sx, sy, sz) = (rx, ry, rz) with iterative refinement.
+  // Solves K (sx, sy, sz) = (rx, ry, rz) with iterative refinement (on the full system, unless the
+  // backend refines its own reduced system: Backend::kRefinesInternally).
   void solve_refined(T* sx, T* sy, T* sz) {
     using detail::abs;
     using detail::max2;
     be_.solve(d_.rx.ptr(), d_.ry.ptr(), d_.rz.ptr(), sx, sy, sz);
+    if constexpr (Backend::kRefinesInternally) return;
+    // a factorization whose first solve met the tolerance unrefined is trusted for its other solves
+    if (!check_solves_) return;
     T rn = T(0);
     for (int j = 0; j < n; ++j) rn = max2(rn, abs(d_.rx[j]));
     for (int i = 0; i < p; ++i) rn = max2(rn, abs(d_.ry[i]));
@@ -647,7 +656,11 @@ class Ipm {
         d_.ez[i] = d_.rz[i] - d_.kz[i];
         en = max2(en, abs(d_.ez[i]));
       }
-      if (!(en > tol) || !(en < T(0.9) * prev)) break;  // converged, or stalled / NaN
+      if (!(en > tol)) {  // converged
+        if (it == 0) check_solves_ = false;
+        break;
+      }
+      if (!(en < T(0.9) * prev)) break;  // stalled / NaN
       prev = en;
       be_.solve(d_.ex.ptr(), d_.ey.ptr(), d_.ez.ptr(), d_.cx.ptr(), d_.cy.ptr(), d_.cz.ptr());
       for (int j = 0; j < n; ++j) sx[j] += d_.cx[j];

@@ -14,7 +14,7 @@
 //     static constexpr int A_colptr[n + 1], A_rowind[];     // A (p x n), CSC
 //     static constexpr int G_colptr[n + 1], G_rowind[];     // G (m x n), CSC
 //     static constexpr int K_colptr[nK + 1], K_rowind[];    // permuted upper triangle of K, CSC
-//     static constexpr int perm[nK];                        // pivot k is original index perm[k]
+//     static constexpr int perm[nK], iperm[nK];             // pivot k is original index perm[k] = j, iperm[j] = k
 //     static constexpr int etree[nK], L_colptr[nK + 1];     // elimination tree (-1: root), L columns
 //     static constexpr int map_P[], map_A[], map_G[], map_diag[nK];  // entry -> position in K
 //   };
@@ -41,6 +41,8 @@ struct SparseWorkspace {
   Array<T, Pattern::nnz_K> Kv;
   Array<T, Pattern::nnz_L> Lx;
   Array<int, Pattern::nnz_L> Li;
+  Array<int, Pattern::nnz_L> Rc, Rpos;  ///< row structure of L: columns of row k, and their positions in Li/Lx
+  Array<int, nK + 1> Rp;
   Array<T, nK> Dinv, Y, w;
   Array<int, nK> flag, pattern, Lnz;
   const T* WG;
@@ -59,8 +61,11 @@ class SparseBackend {
  public:
   using WS = SparseWorkspace<T, Pat>;
   static constexpr int N = Pat::n, P = Pat::p, M = Pat::m, NK = N + P + M;
+  static constexpr bool kRefinesInternally = false;  // the core refines on the full KKT system
   explicit SparseBackend(WS& ws) : w_(ws) {}
+  void refinement(int, T) {}
 
+  // (the inputs may alias Pv, Av, Gv: element-wise self-copies)
   void load(const T* Pin, const T* Ain, const T* Gin) {
     for (int k = 0; k < Pat::nnz_P; ++k) w_.Pv[k] = Pin ? Pin[k] : T(0);
     for (int k = 0; k < Pat::nnz_A; ++k) w_.Av[k] = Ain ? Ain[k] : T(0);
@@ -138,10 +143,10 @@ class SparseBackend {
 
   void solve(const T* rx, const T* ry, const T* rz, T* dx, T* dy, T* dz) {
     T* w = w_.w.ptr();
-    for (int k = 0; k < NK; ++k) {
-      const int o = Pat::perm[k];
-      w[k] = o < N ? rx[o] : (o < N + P ? ry[o - N] : rz[o - N - P]);
-    }
+    const int* ip = Pat::iperm;
+    for (int j = 0; j < N; ++j) w[ip[j]] = rx[j];
+    for (int i = 0; i < P; ++i) w[ip[N + i]] = ry[i];
+    for (int i = 0; i < M; ++i) w[ip[N + P + i]] = rz[i];
     const int* Lp = Pat::L_colptr;
     const int* Li = w_.Li.ptr();
     const T* Lx = w_.Lx.ptr();
@@ -156,40 +161,39 @@ class SparseBackend {
       for (int q = Lp[k]; q < Lp[k + 1]; ++q) s -= Lx[q] * w[Li[q]];
       w[k] = s;
     }
-    for (int k = 0; k < NK; ++k) {
-      const int o = Pat::perm[k];
-      if (o < N) dx[o] = w[k];
-      else if (o < N + P) dy[o - N] = w[k];
-      else dz[o - N - P] = w[k];
-    }
+    for (int j = 0; j < N; ++j) dx[j] = w[ip[j]];
+    for (int i = 0; i < P; ++i) dy[i] = w[ip[N + i]];
+    for (int i = 0; i < M; ++i) dz[i] = w[ip[N + P + i]];
   }
 
  private:
   WS& w_;
 
-  // Up-looking LDL' (row k of L from the elimination-tree reach of column k of the upper triangle).
-  // Fails (returns false) if a pivot has the wrong sign for a quasi-definite matrix or is not finite.
-  bool ldl() {
+  bool structure_ready_ = false;
+
+  // The row structure of L (pattern-constant): for each row k the columns i with L(k,i) != 0 in a
+  // topological order of the elimination tree, and the position of L(k,i) in column i. Computed once
+  // per solve (the elimination-tree reach of each column of K), so that every numeric factorization
+  // is just the arithmetic. Also fills the (ascending) row indices Li of every column.
+  void structure() {
     const int* Kp = Pat::K_colptr;
     const int* Ki = Pat::K_rowind;
     const int* Lp = Pat::L_colptr;
     const int* parent = Pat::etree;
-    const T* Kv = w_.Kv.ptr();
-    T* Y = w_.Y.ptr();
     int* flag = w_.flag.ptr();
     int* patt = w_.pattern.ptr();
     int* Lnz = w_.Lnz.ptr();
     int* Li = w_.Li.ptr();
-    T* Lx = w_.Lx.ptr();
-    T* Dinv = w_.Dinv.ptr();
+    int* Rp = w_.Rp.ptr();
+    int* Rc = w_.Rc.ptr();
+    int* Rpos = w_.Rpos.ptr();
+    int t = 0;
     for (int k = 0; k < NK; ++k) {
-      Y[k] = T(0);
       int top = NK;
       flag[k] = k;
       Lnz[k] = 0;
       for (int q = Kp[k]; q < Kp[k + 1]; ++q) {
         int i = Ki[q];
-        Y[i] += Kv[q];
         int len = 0;
         for (; flag[i] != k; i = parent[i]) {
           patt[len++] = i;
@@ -197,19 +201,49 @@ class SparseBackend {
         }
         while (len > 0) patt[--top] = patt[--len];
       }
-      T dk = Y[k];
-      Y[k] = T(0);
+      Rp[k] = t;
       for (; top < NK; ++top) {
         const int i = patt[top];
+        const int q2 = Lp[i] + Lnz[i]++;
+        Li[q2] = k;
+        Rc[t] = i;
+        Rpos[t] = q2;
+        ++t;
+      }
+    }
+    Rp[NK] = t;
+    structure_ready_ = true;
+  }
+
+  // Up-looking LDL' on the precomputed row structure. Fails (returns false) if a pivot has the wrong
+  // sign for a quasi-definite matrix or is not finite.
+  bool ldl() {
+    if (!structure_ready_) structure();
+    const int* Kp = Pat::K_colptr;
+    const int* Ki = Pat::K_rowind;
+    const int* Lp = Pat::L_colptr;
+    const T* Kv = w_.Kv.ptr();
+    const int* Li = w_.Li.ptr();
+    const int* Rp = w_.Rp.ptr();
+    const int* Rc = w_.Rc.ptr();
+    const int* Rpos = w_.Rpos.ptr();
+    T* Y = w_.Y.ptr();
+    T* Lx = w_.Lx.ptr();
+    T* Dinv = w_.Dinv.ptr();
+    for (int k = 0; k < NK; ++k) Y[k] = T(0);
+    for (int k = 0; k < NK; ++k) {
+      for (int q = Kp[k]; q < Kp[k + 1]; ++q) Y[Ki[q]] += Kv[q];
+      T dk = Y[k];
+      Y[k] = T(0);
+      for (int t = Rp[k]; t < Rp[k + 1]; ++t) {
+        const int i = Rc[t];
+        const int q2 = Rpos[t];
         const T yi = Y[i];
         Y[i] = T(0);
-        const int q2 = Lp[i] + Lnz[i];
         for (int q = Lp[i]; q < q2; ++q) Y[Li[q]] -= Lx[q] * yi;
         const T lki = yi * Dinv[i];
         dk -= lki * yi;
-        Li[q2] = k;
         Lx[q2] = lki;
-        ++Lnz[i];
       }
       const bool positive = Pat::perm[k] < N;
       if (!finite(dk) || (positive ? !(dk > T(0)) : !(dk < T(0)))) return false;

@@ -23,11 +23,14 @@ __all__ = [
   "NoPatternRuleError",
   "NoTangentRuleError",
   "eval_shapes",
+  "exact_jacobian_pattern",
   "is_float_dtype",
   "jacobian_pattern",
   "jvp_tensors",
   "jvp_uops",
+  "scalar_jacobian_pattern",
   "vjp_tensors",
+  "with_traced",
 ]
 
 _LN2 = math.log(2.0)
@@ -99,6 +102,20 @@ def _reduce_tangent(u: UOp, s: UOp, t: UOp) -> UOp:
   raise NoTangentRuleError(f"jvp: no tangent rule for REDUCE {op}")
 
 
+def _negated(u: UOp, tan: dict[UOp, UOp]) -> UOp | None:
+  """The tangent of ``w`` when ``u`` is ``w * -1`` (tinygrad's negation) and ``w`` has one, else ``None``."""
+  if u.op is not Ops.MUL:
+    return None
+  for w, c in (u.src, u.src[::-1]):
+    if c.op is Ops.CONST and w in tan and w.shape == u.shape:
+      try:
+        if float(c.arg) == -1.0:
+          return tan[w]
+      except (TypeError, ValueError):
+        return None
+  return None
+
+
 def _tangent(u: UOp, tan: dict[UOp, UOp]) -> UOp | None:
   """The tangent of ``u`` given the tangents of its sources (``None`` = structurally zero)."""
   op, src = u.op, u.src
@@ -117,22 +134,33 @@ def _tangent(u: UOp, tan: dict[UOp, UOp]) -> UOp | None:
     return None
   if op is Ops.CAST:
     return None if ts[0] is None or not _is_float(src[0]) else ts[0].cast(u.dtype)
+  # Rules are written as "tangent * (primal-only factor)": the factor is built once and shared by
+  # every direction of a batched or colored JVP (and hash-consed in scalar code), so each
+  # direction costs one multiply per op, like CasADi's forward mode.
   if op is Ops.ADD:
     a, b = ts
+    # a + (-1 * w) (how tinygrad spells a - w): one subtraction of w's tangent, no negation
+    wb, wa = _negated(src[1], tan), _negated(src[0], tan)
+    if a is not None and wb is not None:
+      return a.alu(Ops.SUB, wb)
+    if b is not None and wa is not None:
+      return b.alu(Ops.SUB, wa)
     return a if b is None else b if a is None else a + b
   if op is Ops.SUB:
     a, b = ts
-    return a if b is None else -b if a is None else a - b
+    return a if b is None else -b if a is None else a.alu(Ops.SUB, b)
   if op is Ops.NEG:
     return -ts[0]
   if op is Ops.MUL:
     x, y = src
+    if x is y:  # x * x: one product per direction
+      return ts[0] * (x * 2)
     a = None if ts[0] is None else ts[0] * y
-    b = None if ts[1] is None else x * ts[1]
+    b = None if ts[1] is None else ts[1] * x
     return a if b is None else b if a is None else a + b
   if op is Ops.MULACC:
     x, y, _ = src
-    parts = [None if ts[0] is None else ts[0] * y, None if ts[1] is None else x * ts[1], ts[2]]
+    parts = [None if ts[0] is None else ts[0] * y, None if ts[1] is None else ts[1] * x, ts[2]]
     parts = [p for p in parts if p is not None]
     out = parts[0]
     for p in parts[1:]:
@@ -140,19 +168,20 @@ def _tangent(u: UOp, tan: dict[UOp, UOp]) -> UOp | None:
     return out
   if op is Ops.FDIV:
     x, y = src
-    a = None if ts[0] is None else ts[0] / y
-    b = None if ts[1] is None else -(ts[1] * u / y)
+    r = y.reciprocal()
+    a = None if ts[0] is None else ts[0] * r
+    b = None if ts[1] is None else ts[1] * -(u * r)
     return a if b is None else b if a is None else a + b
   if op is Ops.RECIPROCAL:
-    return -ts[0] * u * u
+    return ts[0] * -(u * u)
   if op is Ops.SQRT:
-    return ts[0] / (u * 2)
+    return ts[0] * (u.reciprocal() * 0.5)
   if op is Ops.SIN:
     return ts[0] * (math.pi / 2 - src[0]).sin()
   if op is Ops.EXP2:
-    return ts[0] * u * _LN2
+    return ts[0] * (u * _LN2)
   if op is Ops.LOG2:
-    return ts[0] / (src[0] * _LN2)
+    return ts[0] * (src[0] * _LN2).reciprocal()
   if op is Ops.POW:
     b, e = src
     out = None
@@ -218,19 +247,120 @@ def eval_shapes(name: str, fn, in_specs) -> list[tuple[tuple[int, ...], object]]
     return [(tuple(int(s) for s in o.shape), o.dtype) for o in outs]
 
 
+def with_traced(name: str, fn, in_specs, body):
+  """Trace ``fn`` on placeholders and return ``body(inputs, outputs)`` (graph building only)."""
+  from tinygrad import Context
+
+  from anvil._tinygrad.lower import TRACE_LOCK, call_user_function, make_placeholders
+
+  with TRACE_LOCK, Context(DEV="CPU", TRACEMETA=0):
+    xs = make_placeholders(in_specs)
+    return body(xs, call_user_function(name, fn, xs))
+
+
 def is_float_dtype(dtype) -> bool:
   """Whether a tinygrad dtype is a floating-point type."""
   return dtypes.is_float(dtype)
 
 
 # ------------------------------------------------------------------ structural sparsity
+#
+# Two exact propagations of "which input entries may have a nonzero derivative in this entry":
+# - element level (``scalar_jacobian_pattern``): the graph is evaluated into anvil's hash-consed
+#   ``ScalarGraph`` (the scalar lowering's own front end, with its folding of x*0, x*1, x+0 and
+#   constant arithmetic), then one bitset per scalar node is propagated with derivative-aware rules.
+#   This is what CasADi's SX sparsity propagation does, and is used whenever the graph fits the
+#   scalar budget.
+# - tensor level (``jacobian_pattern``): one bool array ``(n, *shape)`` per tensor UOp, plus a mask of
+#   the entries known to be exactly zero (constants, padding, products with them) so that structural
+#   zeros of captured constant matrices (``Tensor(A) @ x`` with a sparse ``A``) stay zero. Used for
+#   graphs too large for the scalar graph.
+# Both rules: comparisons, integer ops, casts to non-float types, ``trunc`` and the condition of
+# ``where`` carry no derivative; an entry that is structurally zero (x*0, 0/x, x-x, where(c, 0, 0))
+# depends on nothing.
 
 _NO_DERIVATIVE = (Ops.DETACH, Ops.BITCAST, Ops.TRUNC, Ops.THREEFRY, Ops.CDIV, Ops.CMOD, Ops.FLOORDIV, Ops.FLOORMOD,
                   Ops.AND, Ops.OR, Ops.XOR, Ops.SHL, Ops.SHR)
+_CONST_DEVICES = ("NPY", "PYTHON", "DISK")
 
 
 class NoPatternRuleError(NotImplementedError):
   """Raised when the sparsity propagation meets a UOp op it has no rule for."""
+
+
+def _zero_node(u: UOp, zs: list[np.ndarray | None], shape: tuple[int, ...]) -> np.ndarray | None:
+  """Entries of ``u`` known to be exactly zero (bool array of ``shape``), ``None`` when none is known."""
+  op, src = u.op, u.src
+  try:
+    if op is Ops.CONST:
+      return np.ones(shape, dtype=bool) if u.arg == 0 and not isinstance(u.arg, bool) else None
+    if op is Ops.BUFFER:
+      dev = getattr(u.arg, "device", None)
+      if not (u.is_realized or dev in _CONST_DEVICES):
+        return None
+      from anvil._tinygrad.dtypes import scalar_type
+
+      data = np.frombuffer(bytes(u.buffer.as_memoryview()), dtype=scalar_type(u.dtype).numpy)
+      z = data == 0
+      return z if z.any() else None
+    if op in (Ops.COPY, Ops.CONTIGUOUS, Ops.CONTIGUOUS_BACKWARD, Ops.DETACH, Ops.NEG):
+      return zs[0]
+    if op is Ops.CAST:
+      return zs[0] if zs[0] is not None and _is_float(src[0]) and _is_float(u) else None
+    if op is Ops.STACK:
+      if all(z is None for z in zs) or not _is_float(u):
+        return None
+      parts = [np.broadcast_to(z, shape[1:]) if z is not None else np.zeros(shape[1:], dtype=bool) for z in zs]
+      return np.stack(parts)
+    if op in GroupOp.Elementwise:
+      full = [None if z is None else np.broadcast_to(z, shape) for z in zs]
+      if op is Ops.MUL:
+        a, b = full
+        return a if b is None else b if a is None else a | b
+      if op is Ops.FDIV:
+        return full[0]
+      if op in (Ops.ADD, Ops.SUB, Ops.MAX):
+        if op is Ops.SUB and src[0] is src[1]:
+          return np.ones(shape, dtype=bool)
+        a, b = full
+        return None if a is None or b is None else a & b
+      if op is Ops.WHERE:
+        _, a, b = full
+        return None if a is None or b is None else a & b
+      if op is Ops.MULACC:
+        a, b, c = full
+        if c is None or (a is None and b is None):
+          return None
+        ab = a if b is None else b if a is None else a | b
+        return ab & c
+      return None
+    z = zs[0]
+    if z is None:
+      return None
+    return _move(u, z[None], 1, shape)[0]
+  except (NotImplementedError, ValueError, TypeError, AttributeError):
+    return None
+
+
+def _move(u: UOp, d: np.ndarray, n: int, shape: tuple[int, ...]) -> np.ndarray:
+  """Apply the movement op (or REDUCE) ``u`` to ``d`` of shape ``(n, *src_shape)``; padding is False."""
+  op, src = u.op, u.src
+  if op is Ops.RESHAPE:
+    return d.reshape((n, *shape))
+  if op is Ops.EXPAND:
+    k = len(u.marg)
+    return np.broadcast_to(d.reshape((n,) + (1,) * k + d.shape[1:]), (n, *shape))
+  if op is Ops.PERMUTE:
+    return d.transpose((0, *[p + 1 for p in u.marg]))
+  if op is Ops.PAD:
+    out = np.zeros((n, *shape), dtype=bool)
+    out[(slice(None), *[slice(int(o), int(o) + int(s)) for (o, _), s in zip(u.marg, src[0].shape, strict=True)])] = d
+    return out
+  if op is Ops.SHRINK:
+    return d[(slice(None), *[slice(int(o), int(o) + int(s)) for o, s in u.marg])]
+  if op is Ops.FLIP:
+    return np.flip(d, axis=tuple(i + 1 for i, f in enumerate(u.marg) if f))
+  raise NoPatternRuleError(f"sparsity: no propagation rule for tinygrad op {op}")
 
 
 def _dep_node(u: UOp, dep: dict[UOp, np.ndarray], n: int) -> np.ndarray | None:
@@ -249,7 +379,8 @@ def _dep_node(u: UOp, dep: dict[UOp, np.ndarray], n: int) -> np.ndarray | None:
   if op is Ops.STACK:
     if not _is_float(u):
       return None
-    parts = [d if d is not None else np.zeros((n, *s.shape), dtype=bool) for s, d in zip(src, ds, strict=True)]
+    parts = [np.broadcast_to(d, (n, *shape[1:])) if d is not None else np.zeros((n, *shape[1:]), dtype=bool)
+             for d in ds]
     return np.stack(parts, axis=1)
   if op in GroupOp.Elementwise:
     if op is Ops.WHERE:
@@ -262,47 +393,156 @@ def _dep_node(u: UOp, dep: dict[UOp, np.ndarray], n: int) -> np.ndarray | None:
   d = ds[0]
   if d is None:
     return None
-  if op is Ops.RESHAPE:
-    return d.reshape((n, *shape))
-  if op is Ops.EXPAND:
-    k = len(u.marg)
-    return np.broadcast_to(d.reshape((n,) + (1,) * k + d.shape[1:]), (n, *shape))
-  if op is Ops.PERMUTE:
-    return d.transpose((0, *[p + 1 for p in u.marg]))
-  if op is Ops.PAD:
-    out = np.zeros((n, *shape), dtype=bool)
-    out[(slice(None), *[slice(int(o), int(o) + int(s)) for (o, _), s in zip(u.marg, src[0].shape, strict=True)])] = d
-    return out
-  if op is Ops.SHRINK:
-    return d[(slice(None), *[slice(int(o), int(o) + int(s)) for o, s in u.marg])]
-  if op is Ops.FLIP:
-    return np.flip(d, axis=tuple(i + 1 for i, f in enumerate(u.marg) if f))
   if op is Ops.REDUCE:
     k = u.arg[1]
     return d.any(axis=tuple(range(1, k + 1))) if k else d
-  raise NoPatternRuleError(f"sparsity: no propagation rule for tinygrad op {op}")
+  return _move(u, d, n, shape)
 
 
 def jacobian_pattern(output: Tensor, inp: Tensor) -> np.ndarray:
   """Structural sparsity of ``d output / d inp`` as a bool array ``(output.numel(), inp.numel())``.
 
-  Propagates, through the traced graph, which input entries each entry may depend on
-  *differentiably* (comparisons, integer ops and conditions of ``where`` carry no
-  derivative); an entry is in the pattern if any such path exists, so no nonzero is ever
-  missed. Raises ``NoPatternRuleError`` for an op without a rule.
+  Tensor-level propagation: which input entries each entry may depend on *differentiably*
+  (comparisons, integer ops and conditions of ``where`` carry no derivative), with entries
+  known to be exactly zero (constant zeros, padding, products with them) depending on
+  nothing. No nonzero is ever missed. Raises ``NoPatternRuleError`` for an op without a rule.
   """
   x = inp.uop
   n = int(np.prod(x.shape))
   dep: dict[UOp, np.ndarray] = {x: np.eye(n, dtype=bool).reshape((n, *[int(s) for s in x.shape]))}
+  zero: dict[UOp, np.ndarray | None] = {}
   y = output.uop
   for u in UOp.sink(y).toposort():
-    if u in dep or u.op is Ops.SINK or not any(s in dep for s in u.src):
+    if u.op is Ops.SINK or u is x:
+      continue
+    shape = tuple(int(s) for s in u.shape) if u.op is not Ops.BUFFER and u.shape is not None else ()
+    if u.op is Ops.BUFFER:
+      shape = (int(u.max_numel()),)
+    z = _zero_node(u, [zero.get(s) for s in u.src], shape)
+    zero[u] = z
+    if not any(s in dep for s in u.src):
       continue
     d = _dep_node(u, dep, n)
-    if d is not None:
-      dep[u] = d
+    if d is None:
+      continue
+    if z is not None:
+      d = d & ~z[None]
+    dep[u] = d
   m = int(np.prod(y.shape))
   d = dep.get(y)
   if d is None:
     return np.zeros((m, n), dtype=bool)
   return np.ascontiguousarray(d.reshape(n, m).T)
+
+
+def _whole_input(x: UOp) -> UOp | None:
+  """The placeholder BUFFER ``x`` views as a whole (through reshapes), or ``None``."""
+  base, u = x.base, x
+  if base.op is not Ops.BUFFER:
+    return None
+  while u is not base:
+    if u.op is not Ops.RESHAPE:
+      return None
+    u = u.src[0]
+  return base
+
+
+def _is_placeholder(b: UOp) -> bool:
+  return b.op is Ops.BUFFER and not (b.is_realized or getattr(b.arg, "device", None) in _CONST_DEVICES)
+
+
+_FLOAT_NAMES = ("float16", "bfloat16", "float32", "float64")
+
+
+def scalar_dependencies(graph, k: int) -> list[int]:
+  """For each node of a ``ScalarGraph``: a bitset (int) of the elements of input ``k`` it has a
+  (structurally) nonzero derivative with respect to. Derivative-aware and zero-aware rules."""
+  from anvil.ir.scalar import CONST, INPUT
+
+  bits: list[int] = []
+  zero: list[bool] = []
+  nodes = graph.nodes
+  for node in nodes:
+    op, a = node.op, node.args
+    is_float = node.dtype in _FLOAT_NAMES
+    if op == INPUT:
+      kk, i = node.value  # type: ignore[misc]
+      bits.append(1 << i if kk == k and is_float else 0)
+      zero.append(False)
+      continue
+    if op == CONST:
+      bits.append(0)
+      zero.append(node.value == 0 and not isinstance(node.value, bool))
+      continue
+    z, d = False, 0
+    if not is_float or op in ("lt", "ne", "eq", "trunc", "bitcast", "and", "or", "xor", "shl", "shr", "floordiv",
+                               "floormod", "cdiv", "cmod"):
+      d = 0
+    elif op == "cast":
+      d = bits[a[0]] if nodes[a[0]].dtype in _FLOAT_NAMES else 0
+      z = zero[a[0]]
+    elif op == "mul":
+      z = zero[a[0]] or zero[a[1]]
+      d = 0 if z else bits[a[0]] | bits[a[1]]
+    elif op == "fdiv":
+      z = zero[a[0]]
+      d = 0 if z else bits[a[0]] | bits[a[1]]
+    elif op == "sub" and a[0] == a[1]:
+      z = True
+    elif op == "where":
+      z = zero[a[1]] and zero[a[2]]
+      d = bits[a[1]] | bits[a[2]]
+    elif op == "mulacc":
+      p = zero[a[0]] or zero[a[1]]
+      z = p and zero[a[2]]
+      d = bits[a[2]] if p else bits[a[0]] | bits[a[1]] | bits[a[2]]
+    else:  # add, sub, max, pow, neg, recip, sqrt, sin, exp2, log2
+      if op in ("add", "sub", "max"):
+        z = all(zero[i] for i in a)
+      elif op == "neg":
+        z = zero[a[0]]
+      for i in a:
+        d |= bits[i]
+    bits.append(d)
+    zero.append(z)
+  return bits
+
+
+def _bits_to_rows(bits: list[int], n: int) -> np.ndarray:
+  out = np.zeros((len(bits), n), dtype=bool)
+  nbytes = (n + 7) // 8
+  for r, b in enumerate(bits):
+    if b:
+      out[r] = np.unpackbits(np.frombuffer(b.to_bytes(nbytes, "little"), dtype=np.uint8), bitorder="little")[:n]
+  return out
+
+
+def scalar_jacobian_pattern(output: Tensor, inp: Tensor, budget: int = 60_000) -> np.ndarray | None:
+  """Exact element-level sparsity of ``d output / d inp`` (``(output.numel(), inp.numel())``), or ``None``
+  when ``inp`` is not a whole function input or the graph does not fit the scalar budget."""
+  from anvil._tinygrad.scalarize import scalarize
+
+  x = _whole_input(inp.uop)
+  if x is None or not _is_placeholder(x):
+    return None
+  y = output.uop
+  m, n = int(np.prod(y.shape)), int(np.prod(inp.shape))
+  leaves = [u for u in UOp.sink(y).toposort() if _is_placeholder(u)]
+  if x not in leaves:
+    return np.zeros((m, n), dtype=bool)
+  graph, _ = scalarize([y], leaves, budget)
+  if graph is None:
+    return None
+  bits = scalar_dependencies(graph, leaves.index(x))
+  return _bits_to_rows([bits[i] for i in graph.outputs[0]], n)
+
+
+def exact_jacobian_pattern(output: Tensor, inp: Tensor) -> tuple[np.ndarray, str]:
+  """The structural sparsity of ``d output / d inp`` and how it was found (``"scalar"`` or ``"tensor"``).
+
+  Element level when the graph fits the scalar budget, else tensor level (see above).
+  """
+  p = scalar_jacobian_pattern(output, inp)
+  if p is not None:
+    return p, "scalar"
+  return jacobian_pattern(output, inp), "tensor"

@@ -120,7 +120,8 @@ def dvmap(fn: NumericalFunction | Callable[..., Any], in_axes: Axes = 0, out_axi
         mapping.append((ph, m))
         call_args.append(ph)
         moved.append(m)
-    assert size is not None  # guaranteed by _norm_in_axes
+    if size is None:  # _norm_in_axes guarantees a mapped input
+      raise RuntimeError(f"{where}: internal error: no batch size found")
     result = f(*call_args)
     single = isinstance(result, Tensor)
     outs = [result] if single else list(result)

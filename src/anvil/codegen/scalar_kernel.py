@@ -43,6 +43,7 @@ def _expr(op: str, dtype: str, a: list[str]) -> str:
 
 
 CHUNK_STATEMENTS = 1500  # compilers slow down superlinearly on huge functions: split the code
+MAX_INLINE_DEPTH = 8  # nesting limit for inlined single-use expressions
 
 
 def _literal(value: object, st) -> str:
@@ -74,6 +75,9 @@ def scalar_program(name: str, graph: ScalarGraph, in_specs: Sequence[tuple[tuple
     if live[i]:
       for a in node.args:
         uses[a] += 1
+  for elems in graph.outputs:
+    for n in elems:
+      uses[n] += 1
   # statements: live nodes that get a local variable
   part: dict[int, int] = {}
   count = 0
@@ -107,6 +111,8 @@ def scalar_program(name: str, graph: ScalarGraph, in_specs: Sequence[tuple[tuple
     params += [f"const {b.dtype.ctype}* ANVIL_RESTRICT in{b.index}" for b in ins]
     params += [f"{SCALAR_TYPES[dt].ctype}* ANVIL_RESTRICT s_{dt}" for dt in spill_ids]
     lines = [f"static void {kname}({', '.join(params)}) {{"]
+    inline: dict[int, str] = {}  # single-use expressions, pasted where they are used
+    depth: dict[int, int] = {}
     lines += [f"  (void){x};" for x in [f"in{b.index}" for b in ins] + [f"out{o.index}" for o in outs]
               + [f"s_{dt}" for dt in spill_ids]]
 
@@ -119,7 +125,7 @@ def scalar_program(name: str, graph: ScalarGraph, in_specs: Sequence[tuple[tuple
       if part[n] < p:
         dt, slot = spill[n]
         return f"s_{dt}[{slot}]"
-      return f"v{n}"
+      return inline.get(n, f"v{n}")
 
     for i in (i for i in part if part[i] == p):
       node = nodes[i]
@@ -128,6 +134,10 @@ def scalar_program(name: str, graph: ScalarGraph, in_specs: Sequence[tuple[tuple
         expr = f"in{node.value[0]}[{node.value[1]}]"  # type: ignore[index]
       else:
         expr = _expr(node.op, node.dtype, [ref(a) for a in node.args])
+        d = 1 + max((depth.get(a, 0) for a in node.args), default=0)
+        if uses[i] == 1 and i not in spill and d <= MAX_INLINE_DEPTH:  # single use: inline into its consumer
+          inline[i], depth[i] = expr, d
+          continue
       lines.append(f"  const {ct} v{i} = {expr};")
       if i in spill:
         dt, slot = spill[i]

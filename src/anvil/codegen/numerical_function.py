@@ -103,7 +103,7 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
   @cached_property
   def lowered(self) -> LoweredFunction:
     """Trace + schedule + render: the function as anvil IR, with stage timings."""
-    lowered = trace_program(self.name, self.traced_fn, [(a.shape, a.dtype) for a in self.inputs],
+    lowered = trace_program(self.name, self.fn, [(a.shape, a.dtype) for a in self.inputs],
                             "CPU" if self.device == "METAL" else self.device,
                             self.lowering if self.device == "CPU" else "kernels")
     if self.device == "METAL":
@@ -112,11 +112,6 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
           raise ValueError(f"function {self.name!r}: Metal does not support float64, a captured constant is float64; "
                            "create constants with dtype=dtypes.float32")
     return lowered
-
-  @property
-  def traced_fn(self) -> Callable[..., Any]:
-    """The callable that is traced (subclasses may wrap ``fn``)."""
-    return self.fn
 
   @cached_property
   def program(self) -> Program:
@@ -174,7 +169,9 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
     return FunctionEmitter(self.name, self.program, doc=self._doc(), extra_header=self._extra_header())
 
   def _doc(self) -> str:
-    return getattr(self.fn, "__doc__", None) and (self.fn.__doc__ or "").strip().splitlines()[0] or ""
+    """First line of the traced function's docstring (shown in the generated header)."""
+    lines = (getattr(self.fn, "__doc__", None) or "").strip().splitlines()
+    return lines[0] if lines else ""
 
   def _extra_header(self) -> str:
     return ""

@@ -43,7 +43,7 @@ struct Settings {
   T reg_lower_limit = single ? T(1e-6) : T(1e-10);   ///< floor of the proximal parameters rho, delta
   T rho_init = single ? T(1e-4) : T(1e-6);            ///< initial primal proximal parameter
   T delta_init = single ? T(1e-3) : T(1e-4);          ///< initial dual proximal parameter
-  T tau = T(0.99);                                    ///< fraction to the boundary
+  T tau = T(0.99);                                    ///< least fraction to the boundary (used: max(tau, 1 - mu))
   bool preconditioner = true;                         ///< Ruiz equilibration on/off
   int preconditioner_iter = 10;                       ///< Ruiz iterations
   int iterative_refinement_max_iter = 10;             ///< refinement steps per linear solve

@@ -13,7 +13,8 @@
 // the current iterate after every step. The regularization keeps the system quasi-definite, so
 // rank-deficient equalities, LPs and degenerate problems need no special treatment. Two-sided
 // constraints are split into lower/upper slack pairs; infinite bounds are masked out.
-// Mehrotra predictor-corrector, Ruiz equilibration, iterative refinement, infeasibility detection
+// Mehrotra predictor-corrector (PIQP-style centred starting point, fraction to the boundary
+// max(tau, 1 - mu)), Ruiz equilibration, iterative refinement, infeasibility detection
 // from the change of the iterates. No heap allocation, no exceptions.
 #pragma once
 #include <chrono>
@@ -224,6 +225,8 @@ class Ipm {
       T worst = T(0);
       for (int j = 0; j < n; ++j) {
         T v = max2(d_.tn[j], max2(d_.kx[j], d_.ex[j]));
+        // a bounded variable's box row (unit entry in the scaled variable) is part of its column
+        if (detail::finite(xl(j)) || detail::finite(xu(j))) v = max2(v, T(1));
         worst = max2(worst, detail::abs(T(1) - v));
         d_.cx[j] = T(1) / std::sqrt(clamp_norm(v));
       }
@@ -301,6 +304,19 @@ class Ipm {
     }
   }
 
+  // The point with s z = mu and z - s = c (computed without cancellation).
+  static void center(T& s, T& z, T c, T mu) {
+    const T r = std::sqrt(c * c + T(4) * mu);
+    if (c > T(0)) {
+      z = T(0.5) * (c + r);
+      s = mu / z;
+    } else {
+      s = T(0.5) * (r - c);
+      z = mu / s;
+    }
+    if (!detail::finite(s) || !detail::finite(z) || !(s > T(0)) || !(z > T(0))) s = z = T(1);
+  }
+
   bool cold_start() {
     using detail::max2;
     using detail::min2;
@@ -341,23 +357,13 @@ class Ipm {
       visit(d_.sbl[j], d_.zbl[j], d_.xh[j] - d_.xlh[j], d_.mbl[j]);
     }
     if (m_act_ > 0) {
-      const T ds = max2(T(-1.5) * smin, T(0)), dz = max2(T(-1.5) * zmin, T(0));
-      T sz = T(0), ssum = T(0), zsum = T(0);
-      for_each_active([&](T& s, T& z) {
-        s += ds;
-        z += dz;
-        sz += s * z;
-        ssum += s;
-        zsum += z;
-      });
-      const T floor = Settings<T>::single ? T(1e-2) : T(1e-4);
-      const T as = zsum > T(0) ? T(0.5) * sz / zsum : T(0);
-      const T az = ssum > T(0) ? T(0.5) * sz / ssum : T(0);
-      for_each_active([&](T& s, T& z) {
-        s = max2(s + as, floor);
-        z = max2(z + az, floor);
-        if (!detail::finite(s) || !detail::finite(z)) s = z = T(1);
-      });
+      // shift into the closed orthant, then put every pair on the central path s z = mu while
+      // keeping z - s (the least-squares multiplier estimate) unchanged
+      const T ds = max2(-smin, T(0)), dz = max2(-zmin, T(0));
+      T sz = T(0);
+      for_each_active([&](T& s, T& z) { sz += (s + ds) * (z + dz); });
+      const T mu0 = max2(sz / T(m_act_), Settings<T>::single ? T(1e-4) : T(1e-10));
+      for_each_active([&](T& s, T& z) { center(s, z, z, mu0); });
     }
     set_inactive();
     return all_finite();
@@ -383,11 +389,16 @@ class Ipm {
       d_.zbu[j] = max2(zt, T(0));
       d_.zbl[j] = max2(-zt, T(0));
     }
-    const T floor = Settings<T>::single ? T(1e-3) : T(1e-5);
-    for_each_active([&](T& s, T& z) {
-      s = max2(s, floor);
-      z = max2(z, floor);
-    });
+    // Center every pair on s z = mu_w keeping z - s: active constraints keep their multiplier, inactive
+    // ones their slack, violated ones get a positive slack. mu_w follows the primal infeasibility of
+    // the warm point for the new data (a nearby problem starts close to the end of the central path,
+    // a farther one correspondingly earlier), so short steps at the boundary are avoided.
+    T r = T(0);
+    be_.A_mul(d_.xh.ptr(), d_.Ax.ptr());
+    for (int i = 0; i < p; ++i) r = max2(r, detail::abs(d_.Ax[i] - d_.bh[i]));
+    for_each_active([&r](T& sv, T&) { r = max2(r, -sv); });
+    const T muw = max2(Settings<T>::single ? T(1e-5) : T(1e-8), T(0.03) * r);
+    for_each_active([&](T& sv, T& zv) { center(sv, zv, zv - sv, muw); });
     set_inactive();
     if (!all_finite()) return cold_start();
     return true;
@@ -502,7 +513,8 @@ class Ipm {
     dual_ok_ = dres <= st_.eps_abs + st_.eps_rel * dscale;
     T comp = T(0);
     for_each_active([&comp](T& sv, T& zv) { comp = max2(comp, sv * zv); });
-    gap_ok_ = info.duality_gap <= st_.eps_abs + st_.eps_rel * gscale / c && comp / c <= st_.eps_abs;
+    const T gtol = st_.eps_abs + st_.eps_rel * gscale / c;
+    gap_ok_ = info.duality_gap <= gtol && comp / c <= gtol;
     return detail::finite(pres) && detail::finite(dres) && detail::finite(gap);
   }
   bool gap_ok_ = false;
@@ -716,7 +728,9 @@ class Ipm {
     }
   }
 
-  // Largest step in (0, 1] keeping s, z >= 0 (before the fraction to the boundary).
+  // Largest step in (0, 1] keeping s, z >= 0 (before the fraction to the boundary). One step length
+  // for primal and dual variables (separate ones, as in PIQP, spoil the recession direction that
+  // the dual-infeasibility certificate reads from the change of x, for no fewer iterations).
   T max_step() const {
     T a = T(1);
     auto lim = [&a](T v, T dv) {
@@ -769,7 +783,7 @@ class Ipm {
         d_.ccbl[j] = d_.sbl[j] * d_.zbl[j];
       }
       newton(d_.ccu.ptr(), d_.ccl.ptr(), d_.ccbu.ptr(), d_.ccbl.ptr());
-      const T a_aff = max_step();
+      const T a_aff = st_.tau * max_step();
       T mu_aff = T(0);
       for (int i = 0; i < m; ++i) {
         if (d_.mgu[i]) mu_aff += (d_.su[i] + a_aff * d_.dsu[i]) * (d_.zu[i] + a_aff * d_.dzu[i]);
@@ -793,8 +807,8 @@ class Ipm {
         d_.ccbl[j] = d_.mbl[j] ? d_.sbl[j] * d_.zbl[j] + d_.dsbl[j] * d_.dzbl[j] - target : T(0);
       }
       newton(d_.ccu.ptr(), d_.ccl.ptr(), d_.ccbu.ptr(), d_.ccbl.ptr());
-      alpha = max_step();
-      alpha = min2(T(1), st_.tau * alpha);
+      // fraction to the boundary: at least tau, almost 1 near the solution (mu of the scaled problem)
+      alpha = min2(T(1), max2(st_.tau, T(1) - mu0) * max_step());
     } else {
       newton(d_.ccu.ptr(), d_.ccl.ptr(), d_.ccbu.ptr(), d_.ccbl.ptr());
     }

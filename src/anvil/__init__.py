@@ -17,7 +17,7 @@ from anvil.codegen import (
   sparse_numerical_function,
 )
 
-from anvil.ad import gradient, hessian, jacobian, jvp, vjp  # noqa: E402
+from anvil.ad import gradient, hessian, jacobian, jvp, sphessian, spjacobian, vjp  # noqa: E402
 from anvil.transform import dvmap, svmap, vmap  # noqa: E402
 
 __version__ = "0.1.0"
@@ -35,6 +35,8 @@ __all__ = [
   "hessian",
   "jacobian",
   "jvp",
+  "sphessian",
+  "spjacobian",
   "svmap",
   "vjp",
   "vmap",

@@ -303,8 +303,8 @@ def _zero_node(u: UOp, zs: list[np.ndarray | None], shape: tuple[int, ...]) -> n
       data = np.frombuffer(bytes(u.buffer.as_memoryview()), dtype=scalar_type(u.dtype).numpy)
       z = data == 0
       return z if z.any() else None
-    if op in (Ops.COPY, Ops.CONTIGUOUS, Ops.CONTIGUOUS_BACKWARD, Ops.DETACH, Ops.NEG):
-      return zs[0]
+    if op in (Ops.COPY, Ops.CONTIGUOUS, Ops.CONTIGUOUS_BACKWARD, Ops.DETACH, Ops.NEG, Ops.SIN, Ops.SQRT, Ops.TRUNC):
+      return zs[0]  # f(0) = 0
     if op is Ops.CAST:
       return zs[0] if zs[0] is not None and _is_float(src[0]) and _is_float(u) else None
     if op is Ops.STACK:
@@ -320,7 +320,7 @@ def _zero_node(u: UOp, zs: list[np.ndarray | None], shape: tuple[int, ...]) -> n
       if op is Ops.FDIV:
         return full[0]
       if op in (Ops.ADD, Ops.SUB, Ops.MAX):
-        if op is Ops.SUB and src[0] is src[1]:
+        if (op is Ops.SUB and src[0] is src[1]) or (op is Ops.ADD and _cancels(src[0], src[1])):
           return np.ones(shape, dtype=bool)
         a, b = full
         return None if a is None or b is None else a & b
@@ -335,11 +335,30 @@ def _zero_node(u: UOp, zs: list[np.ndarray | None], shape: tuple[int, ...]) -> n
         return ab & c
       return None
     z = zs[0]
+    if op is Ops.PAD:  # the padding is zero
+      inner = np.zeros(tuple(int(d) for d in src[0].shape), dtype=bool) if z is None else z
+      return ~_move(u, ~inner[None], 1, shape)[0]
     if z is None:
       return None
-    return _move(u, z[None], 1, shape)[0]
+    z = _move(u, z[None], 1, shape)[0]
+    return z if z.any() else None
   except (NotImplementedError, ValueError, TypeError, AttributeError):
     return None
+
+
+def _is_minus_one(c: UOp) -> bool:
+  try:
+    return c.op is Ops.CONST and float(c.arg) == -1.0
+  except (TypeError, ValueError):
+    return False
+
+
+def _cancels(a: UOp, b: UOp) -> bool:
+  """``a + b`` is ``w - w`` (tinygrad spells ``-w`` as ``w * -1``)."""
+  for p, q in ((a, b), (b, a)):
+    if q.op is Ops.MUL and ((q.src[0] is p and _is_minus_one(q.src[1])) or (q.src[1] is p and _is_minus_one(q.src[0]))):
+      return True
+  return False
 
 
 def _move(u: UOp, d: np.ndarray, n: int, shape: tuple[int, ...]) -> np.ndarray:
@@ -454,57 +473,97 @@ def _is_placeholder(b: UOp) -> bool:
 _FLOAT_NAMES = ("float16", "bfloat16", "float32", "float64")
 
 
+_UNARY_EVAL = {"neg": np.negative, "recip": np.reciprocal, "sqrt": np.sqrt, "sin": np.sin, "exp2": np.exp2,
+               "log2": np.log2, "trunc": np.trunc}
+_BINARY_EVAL = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "fdiv": np.divide, "max": np.maximum,
+                "pow": np.power}
+_NO_DERIV_OPS = frozenset(("lt", "ne", "eq", "trunc", "bitcast", "and", "or", "xor", "shl", "shr", "floordiv", "floormod",
+                           "cdiv", "cmod"))
+
+
+def _const_eval(op: str, dtype: str, vals: list) -> object | None:
+  """The value of a float op on known constant operands (IEEE, in the node's dtype), or None."""
+  try:
+    t = np.dtype(dtype).type
+    with np.errstate(all="ignore"):
+      if op in _UNARY_EVAL:
+        return float(t(_UNARY_EVAL[op](t(vals[0]))))
+      if op in _BINARY_EVAL:
+        return float(t(_BINARY_EVAL[op](t(vals[0]), t(vals[1]))))
+      if op == "mulacc":
+        return float(t(t(vals[0]) * t(vals[1]) + t(vals[2])))
+      if op == "cast":
+        return float(t(vals[0]))
+  except (TypeError, ValueError, OverflowError):
+    return None
+  return None
+
+
 def scalar_dependencies(graph, k: int) -> list[int]:
   """For each node of a ``ScalarGraph``: a bitset (int) of the elements of input ``k`` it has a
-  (structurally) nonzero derivative with respect to. Derivative-aware and zero-aware rules."""
+  (structurally) nonzero derivative with respect to.
+
+  Derivative-aware (comparisons, integer ops, casts to non-float types, ``trunc`` and the
+  condition of ``where`` carry none) and value-aware: constants are propagated (``sin(0)``,
+  ``1 - 1``, ...), and a node that is a known constant, or structurally zero (``x * 0``, ``0 / x``,
+  ``x - x``, ``where(c, 0, 0)``), depends on nothing.
+  """
   from anvil.ir.scalar import CONST, INPUT
 
   bits: list[int] = []
-  zero: list[bool] = []
+  val: list[object | None] = []  # known constant value (floats only)
+  neg_of: dict[int, int] = {}  # node -> w when the node is w * -1
   nodes = graph.nodes
-  for node in nodes:
+  for idx, node in enumerate(nodes):
     op, a = node.op, node.args
     is_float = node.dtype in _FLOAT_NAMES
     if op == INPUT:
       kk, i = node.value  # type: ignore[misc]
       bits.append(1 << i if kk == k and is_float else 0)
-      zero.append(False)
+      val.append(None)
       continue
     if op == CONST:
       bits.append(0)
-      zero.append(node.value == 0 and not isinstance(node.value, bool))
+      v = node.value
+      val.append(float(v) if is_float and not isinstance(v, bool) else None)
       continue
-    z, d = False, 0
-    if not is_float or op in ("lt", "ne", "eq", "trunc", "bitcast", "and", "or", "xor", "shl", "shr", "floordiv",
-                               "floormod", "cdiv", "cmod"):
-      d = 0
-    elif op == "cast":
+    if not is_float or op in _NO_DERIV_OPS:
+      bits.append(0)
+      val.append(None)
+      continue
+    vs = [val[i] for i in a]
+    v: object | None = None
+    if op == "cast":
       d = bits[a[0]] if nodes[a[0]].dtype in _FLOAT_NAMES else 0
-      z = zero[a[0]]
-    elif op == "mul":
-      z = zero[a[0]] or zero[a[1]]
-      d = 0 if z else bits[a[0]] | bits[a[1]]
-    elif op == "fdiv":
-      z = zero[a[0]]
-      d = 0 if z else bits[a[0]] | bits[a[1]]
-    elif op == "sub" and a[0] == a[1]:
-      z = True
+      if vs[0] is not None:
+        v = _const_eval(op, node.dtype, vs)
     elif op == "where":
-      z = zero[a[1]] and zero[a[2]]
       d = bits[a[1]] | bits[a[2]]
-    elif op == "mulacc":
-      p = zero[a[0]] or zero[a[1]]
-      z = p and zero[a[2]]
-      d = bits[a[2]] if p else bits[a[0]] | bits[a[1]] | bits[a[2]]
-    else:  # add, sub, max, pow, neg, recip, sqrt, sin, exp2, log2
-      if op in ("add", "sub", "max"):
-        z = all(zero[i] for i in a)
-      elif op == "neg":
-        z = zero[a[0]]
+      if vs[1] is not None and vs[1] == vs[2]:
+        v = vs[1]
+    elif all(x is not None for x in vs):
+      d, v = 0, _const_eval(op, node.dtype, vs)
+    elif op == "mul" and (vs[0] == 0 or vs[1] == 0):
+      d, v = 0, 0.0
+    elif op == "fdiv" and vs[0] == 0:
+      d, v = 0, 0.0
+    elif (op == "sub" and a[0] == a[1]) or (op == "add" and (neg_of.get(a[1]) == a[0] or neg_of.get(a[0]) == a[1])):
+      d, v = 0, 0.0
+    elif op == "mulacc" and (vs[0] == 0 or vs[1] == 0):
+      d, v = bits[a[2]], vs[2]
+    else:  # add, sub, max, pow, neg, recip, sqrt, sin, exp2, log2, mulacc
+      d = 0
       for i in a:
         d |= bits[i]
+    if v is not None:
+      d = 0
+    if op == "mul" and v is None:
+      if vs[1] == -1.0:
+        neg_of[idx] = a[0]
+      elif vs[0] == -1.0:
+        neg_of[idx] = a[1]
     bits.append(d)
-    zero.append(z)
+    val.append(v)
   return bits
 
 

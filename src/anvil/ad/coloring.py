@@ -45,7 +45,7 @@ ORDERINGS = ("natural", "largest_first", "smallest_last", "incidence_degree")
 
 
 def num_colors(color: np.ndarray) -> int:
-  """Number of colors of a coloring (0 for no vertices)."""
+  """Number of colors of a coloring (0 for no vertices; -1 marks an uncolored, empty vertex)."""
   return int(color.max()) + 1 if color.size else 0
 
 
@@ -136,14 +136,15 @@ def _greedy_distance1(adj: list[np.ndarray], order: np.ndarray) -> np.ndarray:
 def _greedy_star(adj: list[np.ndarray], order: np.ndarray) -> np.ndarray:
   """GMP Algorithm 4.1: greedy star coloring in ``order``."""
   n = len(adj)
-  color = np.full(n, -1, dtype=np.int64)
-  forbidden = np.full(n + 1, -1, dtype=np.int64)
-  for v in order:
-    for w in adj[v]:
+  nb = [a.tolist() for a in adj]
+  color = [-1] * n
+  forbidden = [-1] * (n + 1)
+  for v in order.tolist():
+    for w in nb[v]:
       cw = color[w]
       if cw >= 0:
         forbidden[cw] = v
-      for x in adj[w]:
+      for x in nb[w]:
         if x == v:
           continue
         cx = color[x]
@@ -151,9 +152,9 @@ def _greedy_star(adj: list[np.ndarray], order: np.ndarray) -> np.ndarray:
           continue
         if cw < 0:
           forbidden[cx] = v  # x and v would be two equal colors at distance 2 through uncolored w
-        else:
+        elif forbidden[cx] != v:
           # path v - w - x - y with c(y) = c(w) would be two-colored once v gets c(x)
-          for y in adj[x]:
+          for y in nb[x]:
             if y != w and color[y] == cw:
               forbidden[cx] = v
               break
@@ -161,17 +162,21 @@ def _greedy_star(adj: list[np.ndarray], order: np.ndarray) -> np.ndarray:
     while forbidden[c] == v:
       c += 1
     color[v] = c
-  return color
+  return np.array(color, dtype=np.int64)
 
 
-def _best(adj: list[np.ndarray], greedy: Callable, ordering: str) -> np.ndarray:
+def _best(adj: list[np.ndarray], greedy: Callable, ordering: str, empty: np.ndarray) -> np.ndarray:
+  """The greedy coloring with the fewest colors over the orderings; ``empty`` vertices (no nonzero) get -1."""
   n = len(adj)
   if n == 0:
     return np.zeros(0, dtype=np.int64)
+  if empty.all():
+    return np.full(n, -1, dtype=np.int64)
   hows = ORDERINGS if ordering == "best" else (ordering,)
   best = None
   for how in hows:
     c = greedy(adj, _order(adj, how))
+    c[empty] = -1
     if best is None or num_colors(c) < num_colors(best):
       best = c
   return best  # type: ignore[return-value]
@@ -180,11 +185,12 @@ def _best(adj: list[np.ndarray], greedy: Callable, ordering: str) -> np.ndarray:
 def color_columns(pattern, ordering: str = "best") -> np.ndarray:
   """Distance-2 column coloring of a bool ``(m, n)`` pattern (dense or scipy sparse): ``color[j]`` in ``[0, k)``.
 
-  Columns with the same color never share a nonzero row. ``ordering``: ``"best"`` or one of
-  ``ORDERINGS``. Always at least ``max nonzeros per row`` colors (a lower bound).
+  Columns with the same color never share a nonzero row; a column without nonzeros gets -1
+  (it needs no direction). ``ordering``: ``"best"`` or one of ``ORDERINGS``. Always at least
+  ``max nonzeros per row`` colors (a lower bound).
   """
   a = _csc_bool(pattern)
-  return _best(_adjacency(a, distance2=True), _greedy_distance1, ordering)
+  return _best(_adjacency(a, distance2=True), _greedy_distance1, ordering, np.diff(a.indptr) == 0)
 
 
 def color_rows(pattern, ordering: str = "best") -> np.ndarray:
@@ -196,14 +202,15 @@ def color_rows(pattern, ordering: str = "best") -> np.ndarray:
 def star_coloring(pattern, ordering: str = "best") -> np.ndarray:
   """Star coloring of a symmetric bool ``(n, n)`` pattern: ``color[j]`` in ``[0, k)``.
 
-  The pattern must be symmetric (``ValueError`` otherwise); the diagonal does not matter.
+  The pattern must be symmetric (``ValueError`` otherwise). A vertex without any nonzero
+  (empty row and column) gets -1.
   """
   a = _csc_bool(pattern)
   if a.shape[0] != a.shape[1]:
     raise ValueError(f"star_coloring: the pattern must be square, got shape {a.shape}")
   if (a != a.T).nnz:
     raise ValueError("star_coloring: the pattern must be symmetric")
-  return _best(_adjacency(a, distance2=False), _greedy_star, ordering)
+  return _best(_adjacency(a, distance2=False), _greedy_star, ordering, np.diff(a.indptr) == 0)
 
 
 def star_recovery(pattern, color: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

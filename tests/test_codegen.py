@@ -98,6 +98,15 @@ def test_sparse_function_values_and_pattern():
   m = f(np.array([1.0, 2.0, 3.0]))
   assert isinstance(m, sp.csc_array) and m.shape == (3, 3)
   np.testing.assert_array_equal(m.toarray(), [[1, 0, 0], [0, 3, 0], [2, 0, 2]])
+  m2 = f(np.array([2.0, 1.0, 0.0]))
+  assert m2.data is not m.data and m2.indices is m.indices  # fresh values, shared read-only pattern
+  np.testing.assert_array_equal(m.toarray(), [[1, 0, 0], [0, 3, 0], [2, 0, 2]])
+  np.testing.assert_array_equal((m @ np.ones(3)), [1, 3, 4])
+  np.testing.assert_array_equal((m + m2).toarray(), m.toarray() + m2.toarray())
+  with pytest.raises(ValueError):
+    m.indices[0] = 1
+  m.data[:] = 0  # the caller owns its values
+  assert f(np.array([1.0, 2.0, 3.0])).toarray()[0, 0] == 1.0
 
 
 @pytest.mark.parametrize("kw,words", [

@@ -127,6 +127,12 @@ def _fold(op: str, dtype: str, vals: list) -> object | None:
         return t(vals[0]) * t(vals[1])
       if op == "neg":
         return -t(vals[0])
+      if op == "recip" and dtype.startswith("float"):  # IEEE division and sqrt are correctly rounded
+        return t(1) / t(vals[0])
+      if op == "fdiv" and dtype.startswith("float"):
+        return t(vals[0]) / t(vals[1])
+      if op == "sqrt" and dtype.startswith("float"):
+        return np.sqrt(t(vals[0]))
       if op == "where":
         return vals[1] if vals[0] else vals[2]
       if op in ("lt", "ne", "eq"):

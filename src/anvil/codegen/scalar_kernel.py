@@ -62,6 +62,7 @@ def scalar_program(name: str, graph: ScalarGraph, in_specs: Sequence[tuple[tuple
   are read in place.
   """
   chunk = chunk or CHUNK_STATEMENTS
+  graph = graph.depth_first()
   bufs: list[BufferSpec] = []
   for k, (shape, dt) in enumerate(in_specs):
     bufs.append(BufferSpec(len(bufs), Role.INPUT, SCALAR_TYPES[dt], math.prod(shape), k, tuple(shape)))

@@ -63,3 +63,30 @@ class ScalarGraph:
       else:
         deps.append(frozenset().union(*(deps[a] for a in node.args)))
     return deps
+
+  def depth_first(self) -> ScalarGraph:
+    """The live nodes renumbered in depth-first post-order from the outputs, element by element.
+
+    Emitting in this order keeps each value close to its uses (short live ranges, few values
+    crossing the split points of long code), unlike the breadth-first order of tracing, which
+    computes one op for every element before the next op.
+    """
+    nodes, new_id, order = self.nodes, {}, []
+    for out in self.outputs:
+      for root in out:
+        if root in new_id:
+          continue
+        stack = [(root, False)]
+        while stack:
+          n, expanded = stack.pop()
+          if n in new_id:
+            continue
+          if expanded:
+            new_id[n] = len(order)
+            order.append(n)
+            continue
+          stack.append((n, True))
+          stack.extend((a, False) for a in reversed(nodes[n].args) if a not in new_id)
+    renumbered = [Node(nodes[n].op, nodes[n].dtype, tuple(new_id[a] for a in nodes[n].args), nodes[n].value)
+                  for n in order]
+    return ScalarGraph(renumbered, [[new_id[n] for n in out] for out in self.outputs], list(self.input_sizes))

@@ -12,7 +12,7 @@ M_CART, M_POLE, L_POLE, G = 1.0, 0.1, 0.8, 9.81
 
 def pendulum_ode(x, u, lib):
   """Continuous dynamics; ``lib`` provides sin/cos/stack (anvil Tensor, numpy or casadi)."""
-  p, th, v, om = x[0], x[1], x[2], x[3]
+  th, v, om = x[1], x[2], x[3]  # x[0] (cart position) does not enter the dynamics
   F = u[0]
   s, c = lib.sin(th), lib.cos(th)
   den = M_CART + M_POLE - M_POLE * c * c

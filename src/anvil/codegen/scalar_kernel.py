@@ -117,7 +117,7 @@ def scalar_program(name: str, graph: ScalarGraph, in_specs: Sequence[tuple[tuple
     lines += [f"  (void){x};" for x in [f"in{b.index}" for b in ins] + [f"out{o.index}" for o in outs]
               + [f"s_{dt}" for dt in spill_ids]]
 
-    def ref(n: int, p: int = p) -> str:
+    def ref(n: int, p: int = p, inline: dict[int, str] = inline) -> str:
       node = nodes[n]
       if node.op == CONST:
         return _literal(node.value, SCALAR_TYPES[node.dtype])

@@ -20,6 +20,8 @@ from anvil.codegen import (
 from anvil.ad import gradient, hessian, jacobian, jvp, sphessian, spjacobian, vjp  # noqa: E402
 from anvil.transform import dvmap, svmap, vmap  # noqa: E402
 
+from anvil import opti  # noqa: E402  (av.opti.QPSolver, ...)
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
   "vjp",
   "vmap",
   "generate_module",
+  "opti",
   "numerical_function",
   "sparse_numerical_function",
 ]

@@ -287,6 +287,7 @@ def run_osqp(data, st: Stats, repeats: int) -> None:
 def main() -> None:
   ap = argparse.ArgumentParser()
   ap.add_argument("--quick", action="store_true", help="fewer instances, small sizes only")
+  ap.add_argument("--only", default="", help="run only the problems whose name contains this text")
   args = ap.parse_args()
   cases = [
     ("random n=10", lambda s: random_sparse_qp(10, s), 5),
@@ -299,6 +300,7 @@ def main() -> None:
   ]
   if args.quick:
     cases = [(name, f, 2) for name, f, _ in cases if "1000" not in name and "2000" not in name]
+  cases = [c for c in cases if args.only in c[0]]
   header = (f"{'problem':<15} {'n':>5} {'solver':<13} {'ok':>5} {'iter':>5} {'solve ms':>10} {'call ms':>9} "
             f"{'/piqp':>6}")
   print(header)

@@ -380,6 +380,27 @@ def test_sparse_matrix_inputs_and_dense_equivalence() -> None:
   assert np.allclose(r_sparse.x, r_dense.x, atol=1e-7)
 
 
+def test_sparse_row_structure_emitted_or_computed(monkeypatch) -> None:
+  """Patterns with a small L carry the row structure of L; larger ones compute it in C++ per solve.
+  Both paths build the same structure (same order), so the results agree exactly."""
+  import anvil.opti.qp.symbolic as symbolic
+
+  n, p, m = 40, 8, 25
+  g = _gen(n, p, m, None)
+  emitted = _solver("sparse", n, p, m)
+  assert "R_pos[]" in emitted.header_code
+  monkeypatch.setattr(symbolic, "ROW_STRUCTURE_MAX_NNZ_L", 0)
+  computed = QPSolver("t_sparse_rowstruct_cpp", n, P=g.P_pattern, A=g.A_pattern, G=g.G_pattern, backend="sparse",
+                      cxx_flags=FAST_BUILD).compile()
+  assert "R_pos[]" not in computed.header_code
+  for seed in range(2):
+    data = g.draw(seed, shift=1.0)
+    a, b = emitted(*data), computed(*data)
+    assert a.status == b.status == QPStatus.SOLVED
+    assert a.iterations == b.iterations
+    assert np.array_equal(a.x, b.x) and np.array_equal(a.z, b.z)
+
+
 # ----------------------------------------------------------------------------- call path
 def _input_variants(data):
   """The same QP as scipy CSC (the declared pattern), CSR, dense C-order and dense F-order arrays."""

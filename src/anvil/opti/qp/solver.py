@@ -65,7 +65,7 @@ class QPSettings:
       "reg_lower_limit": 1e-6 if single else 1e-10,
       "rho_init": 1e-4 if single else 1e-6,
       "delta_init": 1e-3 if single else 1e-4,
-      "iterative_refinement_eps_rel": 1e-6 if single else 1e-10,
+      "iterative_refinement_eps_rel": 1e-6 if single else 1e-9,
     }
     out = {}
     for f in fields(self):

@@ -225,6 +225,52 @@ def analyze(
   )
 
 
+# Patterns with at most this many entries in L get the row structure of L emitted as arrays too
+# (3 nnz(L) + nK + 1 integers); larger ones compute it in C++ once per solve.
+ROW_STRUCTURE_MAX_NNZ_L = 50000
+
+
+def row_structure(sym: KKTSymbolic) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+  """The row structure of L, exactly as ``SparseBackend::structure()`` computes it in C++.
+
+  Returns ``(L_rowind, R_ptr, R_col, R_pos)``: the (ascending) row indices of every column of L,
+  and for every row k the columns i with L(k, i) != 0 (``R_col[R_ptr[k]:R_ptr[k+1]]``, in a
+  topological order of the elimination tree) with the positions of L(k, i) in ``L_rowind``.
+  """
+  nK = sym.nK
+  Kp = sym.K_colptr.tolist()
+  Ki = sym.K_rowind.tolist()
+  Lp = sym.L_colptr.tolist()
+  parent = sym.etree.tolist()
+  flag = [-1] * nK
+  lnz = [0] * nK
+  Li = [0] * sym.nnz_L
+  Rp = [0] * (nK + 1)
+  Rc: list[int] = []
+  Rpos: list[int] = []
+  for k in range(nK):
+    flag[k] = k
+    order: list[int] = []
+    for q in range(Kp[k], Kp[k + 1]):
+      i = Ki[q]
+      path = []
+      while flag[i] != k:
+        path.append(i)
+        flag[i] = k
+        i = parent[i]
+      order[:0] = path
+    Rp[k] = len(Rc)
+    for i in order:
+      q2 = Lp[i] + lnz[i]
+      lnz[i] += 1
+      Li[q2] = k
+      Rc.append(i)
+      Rpos.append(q2)
+  Rp[nK] = len(Rc)
+  i64 = np.int64
+  return np.asarray(Li, dtype=i64), np.asarray(Rp, dtype=i64), np.asarray(Rc, dtype=i64), np.asarray(Rpos, dtype=i64)
+
+
 def _arr(name: str, a: np.ndarray) -> str:
   vals = ", ".join(str(int(v)) for v in a) if len(a) else "0"
   return f"  static constexpr int {name}[] = {{{vals}}};"
@@ -247,5 +293,8 @@ def pattern_struct(sym: KKTSymbolic, struct_name: str = "Pattern") -> str:
   for name in ("P_colptr", "P_rowind", "A_colptr", "A_rowind", "G_colptr", "G_rowind", "K_colptr", "K_rowind",
                "perm", "iperm", "etree", "L_colptr", "map_P", "map_A", "map_G", "map_diag"):
     lines.append(_arr(name, getattr(sym, name)))
+  if sym.nnz_L <= ROW_STRUCTURE_MAX_NNZ_L:
+    for name, a in zip(("L_rowind", "R_ptr", "R_col", "R_pos"), row_structure(sym), strict=True):
+      lines.append(_arr(name, a))
   lines.append("};")
   return "\n".join(lines)

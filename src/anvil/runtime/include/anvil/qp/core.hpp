@@ -101,7 +101,9 @@ inline T sqr(T v) { return v * v; }
 
 /// The interior-point driver. `Backend` supplies matrix storage, products and the KKT factorization:
 ///   void norms(T* colP, T* colA, T* colG, T* rowA, T* rowG);   // inf-norms of the (scaled) matrices
-///   void scale(const T* d, const T* e, const T* f, T c);       // P <- c dPd, A <- eAd, G <- fGd
+///   void scale(const T* d, const T* e, const T* f,              // P <- dPd, A <- eAd, G <- fGd, and
+///              T* colP, T* colA, T* colG, T* rowA, T* rowG);    //   the inf-norms of the results
+///   void scale_P(T c);                                          // P <- cP
 ///   void P_mul(const T* x, T* out); A_mul; At_mul; G_mul; Gt_mul;
 ///   bool factor(T rho, T delta, const T* Hd, const T* WG);      // false: not quasi-definite
 ///   void solve(const T* rx, const T* ry, const T* rz, T* dx, T* dy, T* dz);
@@ -220,8 +222,8 @@ class Ipm {
     d_.cost_scale = T(1);
     if (!st_.preconditioner) return;
     // scratch: tn (col P), kx (col A), ex (col G), ky/kz (rows), cx/cy/cz (factors)
+    be_.norms(d_.tn.ptr(), d_.kx.ptr(), d_.ex.ptr(), d_.ky.ptr(), d_.kz.ptr());
     for (int it = 0; it < st_.preconditioner_iter; ++it) {
-      be_.norms(d_.tn.ptr(), d_.kx.ptr(), d_.ex.ptr(), d_.ky.ptr(), d_.kz.ptr());
       T worst = T(0);
       for (int j = 0; j < n; ++j) {
         T v = max2(d_.tn[j], max2(d_.kx[j], d_.ex[j]));
@@ -239,13 +241,12 @@ class Ipm {
         d_.cz[i] = T(1) / std::sqrt(clamp_norm(d_.kz[i]));
       }
       if (worst < T(1e-2)) break;
-      be_.scale(d_.cx.ptr(), d_.cy.ptr(), d_.cz.ptr(), T(1));
+      be_.scale(d_.cx.ptr(), d_.cy.ptr(), d_.cz.ptr(), d_.tn.ptr(), d_.kx.ptr(), d_.ex.ptr(), d_.ky.ptr(), d_.kz.ptr());
       for (int j = 0; j < n; ++j) d_.Dsc[j] *= d_.cx[j];
       for (int i = 0; i < p; ++i) d_.Esc[i] *= d_.cy[i];
       for (int i = 0; i < m; ++i) d_.Fsc[i] *= d_.cz[i];
     }
-    // cost scaling
-    be_.norms(d_.tn.ptr(), d_.kx.ptr(), d_.ex.ptr(), d_.ky.ptr(), d_.kz.ptr());
+    // cost scaling (tn: the column norms of the scaled P)
     T mean = T(0);
     T qn = T(0);
     for (int j = 0; j < n; ++j) {
@@ -254,10 +255,7 @@ class Ipm {
     }
     mean = n > 0 ? mean / T(n) : T(1);
     T c = T(1) / clamp_norm(max2(mean, qn));
-    for (int j = 0; j < n; ++j) d_.cx[j] = T(1);
-    for (int i = 0; i < p; ++i) d_.cy[i] = T(1);
-    for (int i = 0; i < m; ++i) d_.cz[i] = T(1);
-    be_.scale(d_.cx.ptr(), d_.cy.ptr(), d_.cz.ptr(), c);
+    be_.scale_P(c);
     d_.cost_scale = c;
   }
 

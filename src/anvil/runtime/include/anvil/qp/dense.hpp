@@ -117,20 +117,39 @@ class DenseBackend {
     }
   }
 
-  void scale(const T* d, const T* e, const T* f, T c) {
+  void scale(const T* d, const T* e, const T* f, T* colP, T* colA, T* colG, T* rowA, T* rowG) {
+    for (int j = 0; j < N; ++j) colP[j] = colA[j] = colG[j] = T(0);
     for (int i = 0; i < N; ++i) {
-      const T ci = c * d[i];
+      const T di = d[i];
       T* r = w_.Pm.ptr() + std::size_t(i) * N;
-      for (int j = 0; j < N; ++j) r[j] *= ci * d[j];
+      for (int j = 0; j < N; ++j) {
+        r[j] *= di * d[j];
+        colP[j] = max2(colP[j], abs(r[j]));
+      }
     }
     for (int i = 0; i < P; ++i) {
+      const T ei = e[i];
       T* r = w_.Am.ptr() + std::size_t(i) * N;
-      for (int j = 0; j < N; ++j) r[j] *= e[i] * d[j];
+      for (int j = 0; j < N; ++j) {
+        r[j] *= ei * d[j];
+        colA[j] = max2(colA[j], abs(r[j]));
+      }
+      rowA[i] = row_absmax(r);
     }
     for (int i = 0; i < M; ++i) {
+      const T fi = f[i];
       T* r = w_.Gm.ptr() + std::size_t(i) * N;
-      for (int j = 0; j < N; ++j) r[j] *= f[i] * d[j];
+      for (int j = 0; j < N; ++j) {
+        r[j] *= fi * d[j];
+        colG[j] = max2(colG[j], abs(r[j]));
+      }
+      rowG[i] = row_absmax(r);
     }
+    ata_ready_ = false;
+  }
+
+  void scale_P(T c) {
+    for (std::size_t k = 0; k < std::size_t(N) * N; ++k) w_.Pm[k] *= c;
     ata_ready_ = false;
   }
 

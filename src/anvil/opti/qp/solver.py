@@ -250,7 +250,8 @@ class QPSolver(FunctionBase):
       pattern = ""
       fmt = ("P: n*n row-major (upper triangle read), A: p*n row-major, G: m*n row-major")
     else:
-      assert self.symbolic is not None
+      if self.symbolic is None:
+        raise RuntimeError(f"QP solver {self.name!r}: internal error: sparse backend without symbolic analysis")
       ws = "::anvil::qp::SparseWorkspace<Scalar, Pattern>"
       pattern = pattern_struct(self.symbolic) + "\n"
       fmt = ("P: values of the upper triangle in Pattern CSC order (nnz_P), A, G: CSC values (nnz_A, nnz_G)")
@@ -721,7 +722,8 @@ class _CallPath:
           keys = col * n + row  # CSC order: sorted
           out["P_tperm"] = _const(np.searchsorted(keys, row * n + col).astype(np.int32))
           upper = np.flatnonzero(row <= col)
-          assert len(upper) == s._P_upper.nnz
+          if len(upper) != s._P_upper.nnz:
+            raise RuntimeError(f"QP solver {s.name!r}: internal error: upper-triangle pattern of P is inconsistent")
           out["P_upper"] = _const(upper.astype(np.int32))
       self._aux = out
     return self._aux

@@ -33,6 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from anvil.opti import QPSettings, QPSolver, QPStatus  # noqa: E402
 from qp_helpers import data_scale, kkt_residuals  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from problems import NumpyLib, pendulum_ode, rk4  # noqa: E402
+
 EPS_ABS, EPS_REL = 1e-8, 1e-9
 KKT_TOL = 1e-6
 
@@ -64,14 +67,6 @@ def random_sparse_qp(n: int, seed: int, pattern_seed: int = 0):
   return (P, q, A, A @ xs, G, g - rng.random(m), g + rng.random(m), xs - 1 - rng.random(n), xs + 1 + rng.random(n))
 
 
-def rk4(f, x, u, dt):
-  k1 = f(x, u)
-  k2 = f(x + dt / 2 * k1, u)
-  k3 = f(x + dt / 2 * k2, u)
-  k4 = f(x + dt * k3, u)
-  return x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-
-
 def linearize(f, x, u, dt, h=1e-6):
   nx, nu = len(x), len(u)
   Ad = np.zeros((nx, nx))
@@ -89,13 +84,7 @@ def linearize(f, x, u, dt, h=1e-6):
 
 
 def pendulum(xv, u):
-  M, m, ell, g = 1.0, 0.1, 0.8, 9.81
-  _, th, v, om = xv
-  F = u[0]
-  s, c = np.sin(th), np.cos(th)
-  den = M + m - m * c * c
-  return np.array([v, om, (-m * ell * s * om * om + m * g * c * s + F) / den,
-                   (-m * ell * c * s * om * om + F * c + (M + m) * g * s) / (ell * den)])
+  return pendulum_ode(xv, u, NumpyLib)
 
 
 def chain(xv, u, n_mass: int = 10):

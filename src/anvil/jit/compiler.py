@@ -22,7 +22,6 @@ DEFAULT_FLAGS = ("-O2", "-std=c++17", "-fPIC", "-shared")
 FLAGS_ENV = "ANVIL_CXXFLAGS"
 CACHE_ENV = "ANVIL_CACHE_DIR"
 _COMPILER_CANDIDATES = ("c++", "g++", "clang++")
-_lock = threading.Lock()
 
 
 class CompilerNotFoundError(RuntimeError):

@@ -65,20 +65,29 @@ def test_point(seed: int = 0) -> np.ndarray:
   return np.concatenate([p.ravel(), 0.1 * rng.standard_normal(3 * NV_), [0.1, 0.1, 0.1]])
 
 
-def casadi_functions():
+def chain_casadi(n_mass: int):
+  """The chain model in CasADi SX: (symbolic (x, u), f) for ``n_mass`` masses."""
   import casadi as ca
 
-  xu = ca.SX.sym("xu", NX + NU)
-  x, u = xu[:NX], xu[NX:]
-  pos = [ca.SX.zeros(3)] + [x[3 * i : 3 * i + 3] for i in range(NP_)]
-  vel = [x[3 * NP_ + 3 * i : 3 * NP_ + 3 * i + 3] for i in range(NV_)]
+  npos, nvel = n_mass - 1, n_mass - 2
+  nx = 3 * npos + 3 * nvel
+  xu = ca.SX.sym("xu", nx + 3)
+  x, u = xu[:nx], xu[nx:]
+  pos = [ca.SX.zeros(3)] + [x[3 * i : 3 * i + 3] for i in range(npos)]
+  vel = [x[3 * npos + 3 * i : 3 * npos + 3 * i + 3] for i in range(nvel)]
 
   def force(a, b):
     d = pos[b] - pos[a]
     return D * (1 - L / ca.norm_2(d)) * d
 
-  acc = [(force(i, i + 1) - force(i - 1, i)) / MASS + ca.DM(GRAV) for i in range(1, N_MASS - 1)]
-  f = ca.vertcat(*vel, u, *acc)
+  acc = [(force(i, i + 1) - force(i - 1, i)) / MASS + ca.DM(GRAV) for i in range(1, n_mass - 1)]
+  return xu, ca.vertcat(*vel, u, *acc)
+
+
+def casadi_functions():
+  import casadi as ca
+
+  xu, f = chain_casadi(N_MASS)
   jac = ca.densify(ca.jacobian(f, xu))
   return ca.Function("cs_f", [xu], [f]), ca.Function("cs_jac", [xu], [jac])
 

@@ -40,6 +40,7 @@ Tensor = av.Tensor
 MASS, D, L, GRAV = dense_bench.MASS, dense_bench.D, dense_bench.L, dense_bench.GRAV
 CXX, FLAGS = dense_bench.CXX, dense_bench.FLAGS
 median_us = dense_bench.median_us
+chain_casadi = dense_bench.chain_casadi
 
 
 def dims(n_mass: int) -> tuple[int, int, int]:
@@ -62,23 +63,6 @@ def chain_tensor(n_mass: int):
     return Tensor.cat(v.reshape(-1), u, acc.reshape(-1))
 
   return f
-
-
-def chain_casadi(n_mass: int):
-  import casadi as ca
-
-  npos, nvel, nx = dims(n_mass)
-  xu = ca.SX.sym("xu", nx + 3)
-  x, u = xu[:nx], xu[nx:]
-  pos = [ca.SX.zeros(3)] + [x[3 * i : 3 * i + 3] for i in range(npos)]
-  vel = [x[3 * npos + 3 * i : 3 * npos + 3 * i + 3] for i in range(nvel)]
-
-  def force(a, b):
-    d = pos[b] - pos[a]
-    return D * (1 - L / ca.norm_2(d)) * d
-
-  acc = [(force(i, i + 1) - force(i - 1, i)) / MASS + ca.DM(GRAV) for i in range(1, n_mass - 1)]
-  return xu, ca.vertcat(*vel, u, *acc)
 
 
 def test_point(n_mass: int, seed: int = 0) -> np.ndarray:

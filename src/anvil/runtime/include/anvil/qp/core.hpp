@@ -839,5 +839,27 @@ class Ipm {
   }
 };
 
+namespace detail {
+/// Shared tail of solve_dense / solve_sparse: wrap the vectors, reject non-finite data, run the IPM.
+template <typename T, int N, int P, int M, typename Backend, typename Core>
+Info<T> run_ipm(Core& core, Backend& be, const Settings<T>& settings, const T* q, const T* b, const T* h_l,
+                const T* h_u, const T* x_l, const T* x_u, const WarmStart<T>& warm) {
+  ProblemVectors<T> pv;
+  pv.q = q;
+  pv.b = b;
+  pv.h_l = h_l;
+  pv.h_u = h_u;
+  pv.x_l = x_l;
+  pv.x_u = x_u;
+  if (!be.data_finite()) {
+    core.info = Info<T>();
+    core.info.status = Status::INVALID_INPUT;
+    return core.info;
+  }
+  Ipm<T, N, P, M, Backend> ipm(core, be, settings, pv);
+  return ipm.run(warm);
+}
+}  // namespace detail
+
 }  // namespace qp
 }  // namespace anvil

@@ -475,20 +475,7 @@ Info<T> solve_dense(DenseWorkspace<T, N, P, M>& ws, const Settings<T>& settings,
                     const T* x_u, const WarmStart<T>& warm = WarmStart<T>()) {
   detail::DenseBackend<T, N, P, M> be(ws);
   be.load(Pmat, Amat, Gmat);
-  ProblemVectors<T> pv;
-  pv.q = q;
-  pv.b = b;
-  pv.h_l = h_l;
-  pv.h_u = h_u;
-  pv.x_l = x_l;
-  pv.x_u = x_u;
-  if (!be.data_finite()) {
-    ws.core.info = Info<T>();
-    ws.core.info.status = Status::INVALID_INPUT;
-    return ws.core.info;
-  }
-  Ipm<T, N, P, M, detail::DenseBackend<T, N, P, M>> ipm(ws.core, be, settings, pv);
-  return ipm.run(warm);
+  return detail::run_ipm<T, N, P, M>(ws.core, be, settings, q, b, h_l, h_u, x_l, x_u, warm);
 }
 
 }  // namespace qp

@@ -410,20 +410,7 @@ Info<T> solve_sparse(SparseWorkspace<T, Pattern>& ws, const Settings<T>& setting
                      const T* x_u, const WarmStart<T>& warm = WarmStart<T>()) {
   detail::SparseBackend<T, Pattern> be(ws);
   be.load(Pvals, Avals, Gvals);
-  ProblemVectors<T> pv;
-  pv.q = q;
-  pv.b = b;
-  pv.h_l = h_l;
-  pv.h_u = h_u;
-  pv.x_l = x_l;
-  pv.x_u = x_u;
-  if (!be.data_finite()) {
-    ws.core.info = Info<T>();
-    ws.core.info.status = Status::INVALID_INPUT;
-    return ws.core.info;
-  }
-  Ipm<T, Pattern::n, Pattern::p, Pattern::m, detail::SparseBackend<T, Pattern>> ipm(ws.core, be, settings, pv);
-  return ipm.run(warm);
+  return detail::run_ipm<T, Pattern::n, Pattern::p, Pattern::m>(ws.core, be, settings, q, b, h_l, h_u, x_l, x_u, warm);
 }
 
 }  // namespace qp

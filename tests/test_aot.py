@@ -255,6 +255,159 @@ def test_header_documents_interface(module_dir):
   assert "constexpr float constant" in cpp and "malloc" not in cpp and "new " not in cpp
 
 
+DOCUMENTED_MAIN = r"""
+// Written against the documented Buffer interface only (docs/cpp.md).
+#include "aotmod.hpp"
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <type_traits>
+
+namespace fA = aotmod::rk_step;
+namespace fB = aotmod::mat32;
+
+template <class B> constexpr std::size_t shape_product() {
+  std::size_t p = 1;
+  for (std::size_t d : B::shape) p *= d;
+  return p;
+}
+template <class B> static bool aligned(const B& b) {
+  return b.data != nullptr && reinterpret_cast<std::uintptr_t>(b.data) % B::alignment == 0;
+}
+
+static_assert(std::is_same<decltype(fA::IN0_t::data), double*>::value, "data is T*");
+static_assert(std::is_same<std::remove_cv_t<decltype(fA::IN0_t::shape)>, std::array<std::size_t, 1>>::value, "shape");
+static_assert(fA::IN0_t::ndim == 1 && fA::IN0_t::shape[0] == 4 && fA::IN0_t::size == 4 && !fA::IN0_t::is_scalar, "");
+static_assert(fA::IN0_t::nbytes == 4 * sizeof(double), "nbytes");
+static_assert(fA::OUT1_t::is_scalar && fA::OUT1_t::ndim == 0 && fA::OUT1_t::size == 1, "a scalar output");
+static_assert(fA::OUT1_t::shape.size() == 0 && fA::OUT1_t::nbytes == sizeof(double), "a scalar has an empty shape");
+static_assert(std::is_same<fA::OUT1_t, aotmod::Buffer<double>>::value, "Buffer<double> is the scalar type");
+static_assert(fB::OUT0_t::ndim == 2 && fB::OUT0_t::shape[0] == 2 && fB::OUT0_t::shape[1] == 2, "2-D shape");
+static_assert(fB::OUT1_t::shape[0] == 3 && fB::OUT1_t::shape[1] == 2 && fB::OUT1_t::nbytes == 6 * sizeof(float), "");
+static_assert(shape_product<fB::IN0_t>() == fB::IN0_t::size && shape_product<fA::OUT1_t>() == 1, "size");
+static_assert(fA::IN0_t::alignment >= alignof(double) && (fA::IN0_t::alignment & (fA::IN0_t::alignment - 1)) == 0, "");
+static_assert(fA::WS_t::nbytes == {ws_a} && fA::WS_t::ndim == 1, "workspace");
+
+template <class T, std::size_t N> static void print(const char* tag, const T* data) {
+  std::printf("%s", tag);
+  for (std::size_t i = 0; i < N; ++i) std::printf(" %.17g", static_cast<double>(data[i]));
+  std::printf("\n");
+}
+
+int main() {
+  int bad = 0;
+  fA::IN0_t a0 = fA::IN0_t::alloc();
+  fA::IN1_t a1 = fA::IN1_t::alloc();
+  fA::OUT0_t r0 = fA::OUT0_t::alloc();
+  fA::OUT1_t r1 = fA::OUT1_t::alloc();
+  fA::WS_t ws = fA::WS_t::alloc();
+  bad += !aligned(a0) + !aligned(a1) + !aligned(r0) + !aligned(r1) + !aligned(ws);
+  const double x[4] = {0.1, -0.2, 0.3, 0.05};
+  for (std::size_t i = 0; i < fA::IN0_t::shape[0]; ++i) a0.data[i] = x[i];
+  a1[0] = 0.7;
+  fA::call(a0, a1, r0, r1, ws);
+  print<double, fA::OUT0_t::size>("rk_step.0", r0.data);
+  print<double, fA::OUT1_t::size>("rk_step.1", r1.data);
+  fA::IN0_t::free(a0);
+  fA::IN1_t::free(a1);
+  fA::OUT0_t::free(r0);
+  fA::OUT1_t::free(r1);
+  fA::WS_t::free(ws);
+  bad += (a0.data != nullptr) + (r1.data != nullptr) + (ws.data != nullptr);
+  fA::IN0_t::free(a0);  // freeing a freed (nullptr) buffer is a no-op
+
+  fB::IN0_t b0 = fB::IN0_t::alloc();
+  const float y[6] = {0.5f, -1.0f, 2.0f, 1.5f, 0.25f, -0.75f};
+  for (std::size_t i = 0; i < fB::IN0_t::shape[0]; ++i)
+    for (std::size_t j = 0; j < fB::IN0_t::shape[1]; ++j) b0.data[i * fB::IN0_t::shape[1] + j] = y[i * 3 + j];
+  float o0[fB::OUT0_t::size], o1[fB::OUT1_t::size], o2[fB::OUT2_t::size];
+  alignas(fB::WS_t::alignment) static signed char storage[fB::WS_t::nbytes + 1];
+  fB::call(b0, fB::OUT0_t{o0}, fB::OUT1_t{o1}, fB::OUT2_t{o2}, fB::WS_t{storage});
+  print<float, fB::OUT0_t::size>("mat32.0", o0);
+  print<float, fB::OUT1_t::size>("mat32.1", o1);
+  print<float, fB::OUT2_t::size>("mat32.2", o2);
+  fB::IN0_t::free(b0);
+
+  for (int k = 0; k < 100; ++k) {  // alloc honours the alignment whatever malloc returns
+    aotmod::Buffer<signed char, 3> s = aotmod::Buffer<signed char, 3>::alloc();
+    aotmod::Buffer<double, 5, 7> d = aotmod::Buffer<double, 5, 7>::alloc();
+    aotmod::Buffer<float> e = aotmod::Buffer<float>::alloc();
+    bad += !aligned(s) + !aligned(d) + !aligned(e);
+    s.data[2] = 1;
+    d.data[34] = 1.0;
+    e.data[0] = 1.0f;
+    aotmod::Buffer<signed char, 3>::free(s);
+    aotmod::Buffer<double, 5, 7>::free(d);
+    aotmod::Buffer<float>::free(e);
+  }
+  std::printf("bad %d\n", bad);
+  return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("cxx", compilers())
+def test_documented_buffer_interface(module_dir, cxx):
+  """A main written against the documented Buffer (static alloc/free, std::array shape, ndim, size,
+  is_scalar, nbytes, alignment) compiles warning-free, runs clean under ASan/UBSan, and matches the JIT."""
+  (module_dir / "documented.cpp").write_text(DOCUMENTED_MAIN.replace("{ws_a}", str(FUNCTIONS["rk_step"].ws_size)))
+  exe = module_dir / f"documented_{cxx}"
+  cmd = [cxx, *STRICT_FLAGS, "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-I",
+         str(module_dir), str(module_dir / "aotmod.cpp"), str(module_dir / "documented.cpp"), "-o", str(exe)]
+  proc = subprocess.run(cmd, capture_output=True, text=True)
+  assert proc.returncode == 0 and proc.stderr == "", f"{' '.join(cmd)}\n{proc.stderr}"
+  run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
+  assert run.returncode == 0 and "runtime error" not in run.stderr, run.stderr
+  res = parse_run(run.stdout)
+  assert res["bad"].tolist() == [0.0]
+  for fname in ("rk_step", "mat32"):
+    for k, o in enumerate(FUNCTIONS[fname]._caller(*INPUTS[fname])):
+      np.testing.assert_array_equal(res[f"{fname}.{k}"], np.asarray(o, dtype=np.float64).ravel(), err_msg=f"{fname}.{k}")
+
+
+NO_HEAP_MAIN = r"""
+#include "aotmod.hpp"
+namespace f = aotmod::rk_step;
+int main() {
+  double x[4] = {0.1, -0.2, 0.3, 0.05}, u[1] = {0.7}, xn[4], e;
+  alignas(f::WS_t::alignment) static signed char storage[f::WS_t::nbytes + 1];
+  f::WS_t ws{storage};
+  HEAP_USE
+  f::call(f::IN0_t{x}, f::IN1_t{u}, f::OUT0_t{xn}, f::OUT1_t{&e}, ws);
+  return xn[0] == 0.1 + 0.1 * -0.2 + 0.0 ? 2 : 0;  // (any use of the result)
+}
+"""
+HEAP_USES = {
+  "none": "",
+  "init_ws": "f::WS_t w2 = f::init_ws(); f::free_ws(w2);",
+  "alloc": "f::IN0_t b = f::IN0_t::alloc(); f::IN0_t::free(b);",
+}
+
+
+def test_no_heap_macro_compiles_helpers_out(module_dir, tmp_path):
+  """-DANVIL_NO_HEAP: the module builds without malloc/free (no reference to either) and the helpers are gone."""
+  def build(use: str, *flags: str) -> subprocess.CompletedProcess:
+    (tmp_path / f"{use}.cpp").write_text(NO_HEAP_MAIN.replace("HEAP_USE", HEAP_USES[use]))
+    return subprocess.run(["g++", *STRICT_FLAGS, "-O1", *flags, "-I", str(module_dir), str(tmp_path / f"{use}.cpp"),
+                           str(module_dir / "aotmod.cpp"), "-o", str(tmp_path / use)], capture_output=True, text=True)
+
+  obj = tmp_path / "aotmod.o"
+  subprocess.run(["g++", *STRICT_FLAGS, "-O1", "-DANVIL_NO_HEAP", "-I", str(module_dir), "-c",
+                  str(module_dir / "aotmod.cpp"), "-o", str(obj)], check=True)
+  undefined = subprocess.run(["nm", "-u", str(obj)], capture_output=True, text=True, check=True).stdout.split()
+  assert "malloc" not in undefined and "free" not in undefined, undefined
+  for use in HEAP_USES:
+    proc = build(use, "-DANVIL_NO_HEAP")
+    if use == "none":
+      assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+      assert subprocess.run([str(tmp_path / use)]).returncode == 0
+    else:
+      assert proc.returncode != 0 and use in proc.stderr, proc.stderr
+    proc = build(use)  # without the macro every variant builds and runs
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert subprocess.run([str(tmp_path / use)]).returncode == 0
+
+
 def test_reentrant_two_threads_cpp(module_dir):
   """Two threads with two workspaces call the same function at once (checked under TSan-free g++)."""
   src = textwrap.dedent("""

@@ -104,6 +104,40 @@ def test_cortex_m4_build(mcu_module, tmp_path, opt):
   assert not undefined & {"malloc", "free", "aligned_alloc", "_Znwj", "_Znaj"}, undefined  # ... and gone with ANVIL_NO_HEAP
 
 
+MCU_MAIN = r"""
+#include "mcu.hpp"
+static mcu::mpc_qp::Workspace qp_ws;  // all solver memory, static
+int main() {
+  namespace f = mcu::pend_step;
+  float x[2] = {0.1f, 0.0f}, u[1] = {0.5f}, xn[2];
+  alignas(f::WS_t::alignment) static signed char storage[f::WS_t::nbytes + 1];
+  f::call(f::IN0_t{x}, f::IN1_t{u}, f::OUT0_t{xn}, f::WS_t{storage});
+  float jac[4];
+  mcu::pend_step_jac::call(mcu::pend_step_jac::IN0_t{x}, mcu::pend_step_jac::IN1_t{u},
+                           mcu::pend_step_jac::OUT0_t{jac}, mcu::pend_step_jac::WS_t{storage});
+  static const float q[6] = {1, 2, 3, 4, 5, 6};
+  const mcu::mpc_qp::Info info = mcu::mpc_qp::solve(qp_ws, nullptr, q, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                                    nullptr, nullptr);
+  return static_cast<int>(info.status) + (xn[0] > jac[0]);
+}
+"""
+
+
+def test_cortex_m4_links_without_heap(mcu_module, tmp_path):
+  """A firmware main (static workspaces, ANVIL_NO_HEAP) links against newlib-nano with the usual syscall stubs."""
+  _arm_toolchain(tmp_path)
+  (tmp_path / "main.cpp").write_text(MCU_MAIN)
+  elf = tmp_path / "fw.elf"
+  cmd = [ARM_CXX, *MCU_FLAGS, *ARM_FLAGS, "-Os", "-DANVIL_NO_HEAP", "--specs=nano.specs", "--specs=nosys.specs",
+         "-I", str(mcu_module), str(mcu_module / "mcu.cpp"), str(tmp_path / "main.cpp"), "-o", str(elf)]
+  proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+  # (newer linkers note each nosys stub, e.g. "_getpid is not implemented and will always fail")
+  notes = [ln for ln in proc.stderr.splitlines() if "will always fail" not in ln and "in function" not in ln]
+  assert proc.returncode == 0 and not notes, proc.stderr
+  symbols = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True).stdout
+  assert "_ZN3mcu6mpc_qp5solve" in symbols and "_ZN3mcu9pend_step4call" in symbols
+
+
 def test_cortex_m4_functions_stay_single_precision(tmp_path):
   """The float32 functions alone call no double-precision helper (soft-float __aeabi_d*: FPv4 is single only)."""
   _arm_toolchain(tmp_path)

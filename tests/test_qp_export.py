@@ -252,3 +252,18 @@ def test_exported_files(exported) -> None:
   for rel in ("anvil/qp/common.hpp", "anvil/qp/core.hpp", "anvil/qp/dense.hpp", "anvil/qp/sparse.hpp"):
     assert (out / rel).is_file()
   assert "struct Pattern" in hpp and "static constexpr int perm[]" in hpp
+
+
+def test_module_builds_without_heap_or_double_promotion(exported, tmp_path) -> None:
+  """The exported module (float64 and float32 solvers) with -DANVIL_NO_HEAP -fno-exceptions -fno-rtti
+  -Wdouble-promotion: warning-free, and the object references no allocation function at all."""
+  cxx = shutil.which("g++") or shutil.which("c++")
+  if cxx is None:
+    pytest.skip("no C++ compiler")
+  out, _, _ = exported
+  obj = tmp_path / "qpmod_noheap.o"
+  _compile([cxx, *WARN, "-O1", "-DANVIL_NO_HEAP", "-fno-exceptions", "-fno-rtti", "-Wdouble-promotion", f"-I{out}",
+            "-c", str(out / "qpmod.cpp"), "-o", str(obj)])
+  undefined = set(subprocess.run(["nm", "-u", str(obj)], capture_output=True, text=True, check=True).stdout.split())
+  heap = {s for s in undefined if s in ("malloc", "calloc", "realloc", "free", "aligned_alloc") or s.startswith("_Zn")}
+  assert not heap, heap

@@ -12,7 +12,6 @@ from anvil.ir.types import SCALAR_TYPES
 
 _INFIX = {"add": "+", "sub": "-", "mul": "*", "fdiv": "/", "lt": "<", "ne": "!=", "eq": "==", "and": "&",
           "or": "|", "xor": "^", "shl": "<<", "shr": ">>"}
-_INT_DIVISION = ("cdiv", "cmod", "floordiv", "floormod")  # anvil_detail helpers: defined for x / 0 and MIN / -1
 _LIBM = {"sqrt": "sqrt", "sin": "sin", "exp2": "exp2", "log2": "log2", "trunc": "trunc", "pow": "pow"}
 
 
@@ -45,6 +44,7 @@ def _expr(op: str, dtype: str, a: list[str]) -> str:
   raise NotImplementedError(f"scalar op {op}")
 
 
+_INT_DIVISION = ("cdiv", "cmod", "floordiv", "floormod")  # anvil_detail helpers: defined for x / 0 and MIN / -1
 CHUNK_STATEMENTS = 1500  # compilers slow down superlinearly on huge functions: split the code
 MAX_INLINE_DEPTH = 8  # nesting limit for inlined single-use expressions
 

@@ -1,10 +1,13 @@
-"""anvil's defaults for tinygrad: float64 default float, CPU default device, no device probing."""
+"""anvil's defaults for tinygrad: float64 default float, CPU default device, no device probing, and
+no reading of traced placeholders' values."""
 
 from __future__ import annotations
 
 import os
 
 from tinygrad.helpers import DEFAULT_FLOAT, DEV
+
+from anvil._tinygrad.data import install_read_guards
 
 
 def apply_defaults() -> None:
@@ -17,3 +20,4 @@ def apply_defaults() -> None:
     DEFAULT_FLOAT.value = "float64"
   if not os.environ.get("DEV"):
     DEV.value = "CPU"
+  install_read_guards()

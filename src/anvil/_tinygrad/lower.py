@@ -7,7 +7,8 @@ Pitfalls handled here (see shared/reference/TINYGRAD.md):
    user Tensors captured by several functions keep their (lazy) graphs;
 3. captured tensors that are already realized become constants (their data is read out);
 4. constants are deduplicated by content (``Tensor(A)`` created in a loop is emitted once);
-5. tinygrad's global caches are not thread-safe: everything runs under one lock.
+5. tinygrad's global caches are not thread-safe: everything runs under one lock;
+6. reading the values of a placeholder (``x.numpy()``, ``.item()``, ...) raises (``data.py``).
 Outputs are written by assigning each result into an output placeholder, so outputs that alias an
 input, repeat another output or are compile-time constants are all computed by a kernel.
 """
@@ -28,7 +29,9 @@ from tinygrad.schedule import create_linear_with_vars
 from tinygrad.tensor import transform_to_call
 from tinygrad.uop.ops import Ops, UOp
 
+from anvil._tinygrad.data import register_placeholders, tracing
 from anvil._tinygrad.dtypes import normalize_dtype, scalar_type
+from anvil._tinygrad.errors import TraceError
 from anvil._tinygrad.renderer import renderer_for
 from anvil._tinygrad.scalarize import scalarize
 from anvil.ir.program import BufferSpec, Copy, Kernel, Program, Role
@@ -36,10 +39,6 @@ from anvil.ir.scalar import ScalarGraph
 
 TRACE_LOCK = threading.RLock()
 _CONST_DEVICES = ("NPY", "PYTHON", "DISK")
-
-
-class TraceError(TypeError):
-  """The user function could not be traced (it raised, or returned something other than Tensors)."""
 
 
 @dataclass
@@ -68,8 +67,10 @@ def make_placeholders(specs: Sequence[tuple[tuple[int, ...], object]], device: s
 
 def call_user_function(name: str, fn: Callable, inputs: Sequence[Tensor]) -> list[Tensor]:
   """Call ``fn`` on traced inputs; wrap its exceptions and check it returned Tensors."""
+  register_placeholders(inputs, name)
   try:
-    result = fn(*inputs)
+    with tracing(name):
+      result = fn(*inputs)
   except Exception as e:  # keep the user's exception type; say where it happened
     e.add_note(f"(raised while tracing anvil function {name!r} on placeholder inputs "
                f"{[tuple(t.shape) for t in inputs]})")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tinygrad.device import Compiler
 from tinygrad.dtype import AddrSpace, dtypes
 from tinygrad.helpers import Target
@@ -17,6 +19,29 @@ C_TYPES = {
 
 def _libm(name: str):
   return lambda x, dtype: f"{name}({x})" if dtype == dtypes.float64 else f"{name}f({x})"
+
+
+_POSITIVE_LITERAL = re.compile(r"\(?0*[1-9][0-9]*[uUlL]*\)?")
+
+
+def _int_division(op: str, helper: str):
+  """C ``/`` or ``%`` for integers without undefined behaviour (``anvil_detail::cdiv``/``cmod`` in kernel.hpp:
+  x / 0 = x % 0 = 0 and MIN / -1 = MIN, as numpy); a positive literal divisor keeps the plain operator."""
+  def render(a: str, b: str, dtype) -> str:
+    if not dtypes.is_int(dtype) or _POSITIVE_LITERAL.fullmatch(b):
+      return f"({a}{op}{b})"
+    return f"anvil_detail::{helper}<{C_TYPES[dtype]}>({a}, {b})"
+  return render
+
+
+def _unsigned_below_zero(x) -> bool:
+  a, c = x.src
+  while c.op is Ops.CAST:
+    c = c.src[0]
+  return dtypes.is_unsigned(a.dtype) and c.op is Ops.CONST and c.arg == 0
+
+
+_INT_DIVISION = {Ops.CDIV: _int_division("/", "cdiv"), Ops.CMOD: _int_division("%", "cmod")}
 
 
 def _const_qualified(s: str, mutable: bool, addrspace: AddrSpace) -> str:
@@ -43,9 +68,13 @@ class PortableCRenderer(ClangRenderer):
     Ops.SQRT: _libm("sqrt"), Ops.TRUNC: _libm("trunc"),
   }
   string_rewrite = PatternMatcher([
+    # `u < 0` on an unsigned value (tinygrad's floor-division fix-up) is `false`: -Wtype-limits
+    (UPat(Ops.CMPLT, name="x"), lambda ctx, x: "false" if _unsigned_below_zero(x) else None),
     (UPat(Ops.BITCAST, name="x"), lambda ctx, x: None if x.addrspace in (AddrSpace.GLOBAL, AddrSpace.LOCAL) else
      f"ANVIL_BITCAST({ctx.render_type(x)}, {ctx.render_type(x.src[0])}, {ctx[x.src[0]]})"),
   ]) + ClangRenderer.string_rewrite
+
+  code_for_op = {**code_for_op, **_INT_DIVISION}
 
   def __init__(self, target: Target | None = None):
     CStyleLanguage.__init__(self, target or Target("CPU", "CLANG", "x86_64"))

@@ -156,11 +156,13 @@ def scalarize(outputs: Sequence[UOp], inputs: Sequence[UOp], budget: int = 60_00
   or ``(None, reason)`` when it cannot be built."""
   b = _Builder(budget)
   b.graph.input_sizes = [int(u.max_numel()) for u in inputs]
+  if sum(b.graph.input_sizes) > budget:  # every input element is a node: too large before tracing a single op
+    return None, "element budget exceeded by the inputs"
   memo: dict[UOp, np.ndarray] = {}
-  for k, u in enumerate(inputs):
-    dt = _dtype(u)
-    memo[u] = np.array([b.node(Node(INPUT, dt, (), (k, i))) for i in range(int(u.max_numel()))], dtype=object)
   try:
+    for k, u in enumerate(inputs):
+      dt = _dtype(u)
+      memo[u] = np.array([b.node(Node(INPUT, dt, (), (k, i))) for i in range(int(u.max_numel()))], dtype=object)
     for out in outputs:
       for u in out.toposort():
         if u not in memo:

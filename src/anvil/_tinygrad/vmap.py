@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from tinygrad import Tensor
 from tinygrad.uop.ops import GroupOp, Ops, UOp
 
+from anvil._tinygrad.data import register_placeholders
+
 __all__ = ["NoBatchingRuleError", "batch_tensors", "placeholder_like"]
 
 _PASSTHROUGH = (Ops.CONTIGUOUS, Ops.CONTIGUOUS_BACKWARD, Ops.DETACH, Ops.COPY, Ops.CAST, Ops.BITCAST)
@@ -31,7 +33,9 @@ class NoBatchingRuleError(NotImplementedError):
 
 def placeholder_like(shape: tuple[int, ...], dtype, device: str = "CPU") -> Tensor:
   """An unrealized placeholder tensor (never computed: it is substituted before scheduling)."""
-  return Tensor.empty(*shape, dtype=dtype, device=device)
+  t = Tensor.empty(*shape, dtype=dtype, device=device)
+  register_placeholders((t,))
+  return t
 
 
 def _expand_front(u: UOp, b: int) -> UOp:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from anvil._tinygrad.dtypes import normalize_dtype, scalar_type
 from anvil.ir.types import ScalarType
@@ -15,8 +18,9 @@ class Arg:
   """Specification of a NumericalFunction input: shape and dtype.
 
   Args:
-    shape: Dimensions of the input tensor. A single int for 1D, a tuple for multi-dimensional;
-      stored as a tuple (``Arg(3).shape == (3,)``). ``Arg(0)`` is a zero-length input.
+    shape: Dimensions of the input tensor. A single int for 1D, a tuple (or list) of ints for
+      multi-dimensional; numpy integer scalars count as ints, bools, floats and strings do not.
+      Stored as a tuple of ints (``Arg(3).shape == (3,)``). ``Arg(0)`` is a zero-length input.
     dtype: Data type (default: float64): an ``anvil.dtypes`` member, a name or a numpy dtype.
   """
 
@@ -24,16 +28,7 @@ class Arg:
   dtype: Any = dtypes.float64
 
   def __post_init__(self) -> None:
-    dims = (self.shape,) if isinstance(self.shape, int) else self.shape
-    try:
-      if any(isinstance(d, bool) for d in dims):
-        raise TypeError
-      dims = tuple(int(d) for d in dims)
-    except TypeError:
-      raise ValueError(f"Arg shape must be an int or a tuple of ints, got {self.shape!r}") from None
-    if any(d < 0 for d in dims):
-      raise ValueError(f"Arg shape must contain non-negative ints, got {self.shape!r}")
-    object.__setattr__(self, "shape", dims)
+    object.__setattr__(self, "shape", _dims(self.shape))
     object.__setattr__(self, "dtype", normalize_dtype(self.dtype))
 
   @property
@@ -53,3 +48,28 @@ class Arg:
 
   def describe(self) -> str:
     return f"{self.scalar_type.name}{list(self.shape)}"
+
+
+def _dim(d: Any) -> int | None:
+  """``d`` as an int if it is an integer (Python or numpy, not bool), else None."""
+  if isinstance(d, (bool, np.bool_)):
+    return None
+  try:
+    return operator.index(d)
+  except TypeError:
+    return None
+
+
+def _dims(shape: Any) -> tuple[int, ...]:
+  single = _dim(shape)
+  if single is not None:
+    dims: tuple[int | None, ...] = (single,)
+  elif isinstance(shape, (tuple, list)):
+    dims = tuple(_dim(d) for d in shape)
+  else:
+    dims = (None,)
+  if any(d is None for d in dims):
+    raise ValueError(f"Arg shape must be an int or a tuple of ints, got {shape!r} ({type(shape).__name__})")
+  if any(d < 0 for d in dims):  # type: ignore[operator]
+    raise ValueError(f"Arg shape must contain non-negative ints, got {shape!r}")
+  return dims  # type: ignore[return-value]

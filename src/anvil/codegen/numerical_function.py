@@ -225,8 +225,13 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
   def _caller(self):
     import ctypes
 
-    from anvil.jit.fastcall import caller_module
+    from anvil.jit.fastcall import MAX_DIMS, caller_module
 
+    for what, args in (("input", self.inputs), ("output", self.outputs)):
+      for i, a in enumerate(args):
+        if a.ndim > MAX_DIMS:
+          raise ValueError(f"function {self.name!r}: {what} {i} has {a.ndim} dimensions {a.shape}; calling from Python "
+                           f"supports at most {MAX_DIMS} per array (reshape it, or export the C++ with generate_module)")
     lib = self._library
     entry = getattr(lib, f"anvil_jit_{self.name}_call")
     fnptr = ctypes.cast(entry, ctypes.c_void_p).value

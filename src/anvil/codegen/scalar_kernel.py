@@ -11,7 +11,7 @@ from anvil.ir.scalar import CONST, INPUT, ScalarGraph
 from anvil.ir.types import SCALAR_TYPES
 
 _INFIX = {"add": "+", "sub": "-", "mul": "*", "fdiv": "/", "lt": "<", "ne": "!=", "eq": "==", "and": "&",
-          "or": "|", "xor": "^", "shl": "<<", "shr": ">>", "cdiv": "/", "cmod": "%"}
+          "or": "|", "xor": "^", "shl": "<<", "shr": ">>"}
 _LIBM = {"sqrt": "sqrt", "sin": "sin", "exp2": "exp2", "log2": "log2", "trunc": "trunc", "pow": "pow"}
 
 
@@ -37,11 +37,14 @@ def _expr(op: str, dtype: str, a: list[str]) -> str:
     return f"(({a[0]} * {a[1]}) + {a[2]})"
   if op == "cast":
     return f"({a[0]} != 0)" if dtype == "bool" else f"static_cast<{ct}>({a[0]})"
-  if op in ("floordiv", "floormod"):
-    return f"anvil_detail::{op}({a[0]}, {a[1]})"
+  if op in _INT_DIVISION:
+    if op in ("cdiv", "cmod") and dtype.startswith("float"):
+      return f"({a[0]} / {a[1]})" if op == "cdiv" else _call("fmod", dtype, a)
+    return f"anvil_detail::{op}<{ct}>({a[0]}, {a[1]})"
   raise NotImplementedError(f"scalar op {op}")
 
 
+_INT_DIVISION = ("cdiv", "cmod", "floordiv", "floormod")  # anvil_detail helpers: defined for x / 0 and MIN / -1
 CHUNK_STATEMENTS = 1500  # compilers slow down superlinearly on huge functions: split the code
 MAX_INLINE_DEPTH = 8  # nesting limit for inlined single-use expressions
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from anvil._tinygrad import tensor_values
 from anvil.codegen.arg import Arg
 from anvil.codegen.numerical_function import NumericalFunction
 from anvil.codegen.templates import render
@@ -17,8 +18,8 @@ from anvil.language import Tensor
 
 
 def _int_array(fn_name: str, what: str, value: Any) -> np.ndarray:
-  if isinstance(value, Tensor):
-    value = value.numpy()
+  if isinstance(value, Tensor):  # host data / constants: read from the graph, no device runs
+    value = tensor_values(f"sparse function {fn_name!r}", what, value)
   try:
     arr = np.asarray(value)
   except Exception:  # noqa: BLE001

@@ -13,6 +13,7 @@
 #include <numpy/arrayobject.h>
 
 #include <atomic>
+#include <climits>
 #include <cstddef>
 #include <new>
 #include <cstdlib>
@@ -20,7 +21,7 @@
 
 namespace {
 
-constexpr int kMaxArgs = 64;
+constexpr int kStackArgs = 64;  // inputs/outputs up to this count live on the stack; more: one heap block per call
 constexpr int kMaxDims = 32;
 using EntryFn = void (*)(void* const*, void* const*, void*);
 
@@ -84,9 +85,17 @@ PyObject* caller_call(PyObject* self_obj, PyObject* const* args, size_t nargsf, 
     }
     args = &PyTuple_GET_ITEM(converted, 0);
   }
-  void* in_ptrs[kMaxArgs];
-  void* out_ptrs[kMaxArgs];
-  PyObject* outs[kMaxArgs];
+  void* stack_ptrs[2 * kStackArgs];
+  PyObject* stack_outs[kStackArgs];
+  bool big = self->nin > kStackArgs || self->nout > kStackArgs;
+  void** heap = big ? static_cast<void**>(PyMem_Malloc((self->nin + 2 * self->nout + 1) * sizeof(void*))) : nullptr;
+  if (big && heap == nullptr) {
+    Py_XDECREF(converted);
+    return PyErr_NoMemory();
+  }
+  void** in_ptrs = big ? heap : stack_ptrs;
+  void** out_ptrs = big ? heap + self->nin : stack_ptrs + kStackArgs;
+  PyObject** outs = big ? reinterpret_cast<PyObject**>(heap + self->nin + self->nout) : stack_outs;
   for (int i = 0; i < self->nin; ++i) in_ptrs[i] = PyArray_DATA(reinterpret_cast<PyArrayObject*>(args[i]));
   for (int j = 0; j < self->nout; ++j) {
     const ArgSpec& s = self->out[j];
@@ -94,6 +103,7 @@ PyObject* caller_call(PyObject* self_obj, PyObject* const* args, size_t nargsf, 
     if (outs[j] == nullptr) {
       for (int k = 0; k < j; ++k) Py_DECREF(outs[k]);
       Py_XDECREF(converted);
+      PyMem_Free(heap);
       return nullptr;
     }
     out_ptrs[j] = PyArray_DATA(reinterpret_cast<PyArrayObject*>(outs[j]));
@@ -104,6 +114,7 @@ PyObject* caller_call(PyObject* self_obj, PyObject* const* args, size_t nargsf, 
   if (ws == nullptr) {
     for (int k = 0; k < self->nout; ++k) Py_DECREF(outs[k]);
     Py_XDECREF(converted);
+    PyMem_Free(heap);
     return PyErr_NoMemory();
   }
   if (self->release_gil) {
@@ -116,23 +127,23 @@ PyObject* caller_call(PyObject* self_obj, PyObject* const* args, size_t nargsf, 
   if (own) self->ws_busy.store(0, std::memory_order_release);
   else std::free(ws);
   Py_XDECREF(converted);
-  if (self->nout == 1) return outs[0];
-  PyObject* tup = PyTuple_New(self->nout);
-  if (tup == nullptr) {
+  PyObject* result = self->nout == 1 ? outs[0] : PyTuple_New(self->nout);
+  if (result == nullptr) {
     for (int k = 0; k < self->nout; ++k) Py_DECREF(outs[k]);
-    return nullptr;
+  } else if (self->nout != 1) {
+    for (int k = 0; k < self->nout; ++k) PyTuple_SET_ITEM(result, k, outs[k]);
   }
-  for (int k = 0; k < self->nout; ++k) PyTuple_SET_ITEM(tup, k, outs[k]);
-  return tup;
+  PyMem_Free(heap);
+  return result;
 }
 
 bool parse_specs(PyObject* seq, ArgSpec** out, int* count) {
   PyObject* fast = PySequence_Fast(seq, "specs must be a sequence of (typenum, shape)");
   if (fast == nullptr) return false;
   Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
-  if (n > kMaxArgs) {
+  if (n > INT_MAX / 4) {
     Py_DECREF(fast);
-    PyErr_Format(PyExc_ValueError, "anvil supports at most %d inputs and %d outputs per function", kMaxArgs, kMaxArgs);
+    PyErr_SetString(PyExc_ValueError, "too many inputs or outputs");
     return false;
   }
   ArgSpec* specs = static_cast<ArgSpec*>(PyMem_Calloc(n > 0 ? n : 1, sizeof(ArgSpec)));

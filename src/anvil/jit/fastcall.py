@@ -15,6 +15,7 @@ import numpy as np
 from anvil.jit.compiler import build_library
 
 _SOURCE = Path(__file__).with_name("_caller.cpp")
+MAX_DIMS = 32  # kMaxDims in _caller.cpp: the most dimensions of one input or output called from Python
 _lock = threading.Lock()
 
 

@@ -25,23 +25,51 @@ inline To bitcast(From from) {
 #define ANVIL_BITCAST(T, F, x) (anvil_detail::bitcast<T, F>(x))
 
 namespace anvil_detail {
-// Python-style (floor) division and modulo, as tinygrad's FLOORDIV / FLOORMOD.
+// Integer division and modulo with no undefined behaviour, as numpy computes them: x / 0 and
+// x % 0 give 0, MIN / -1 wraps around to MIN (and MIN % -1 is 0). C semantics otherwise
+// (truncation), as tinygrad's CDIV / CMOD.
+template <class T>
+inline T cdiv(T a, T b) {
+  static_assert(std::is_integral<T>::value, "cdiv is integer division");
+  if (b == 0) return T(0);
+  if constexpr (std::is_signed<T>::value) {
+    if (b == T(-1)) return static_cast<T>(static_cast<typename std::make_unsigned<T>::type>(0) -
+                                          static_cast<typename std::make_unsigned<T>::type>(a));
+  }
+  return static_cast<T>(a / b);
+}
+template <class T>
+inline T cmod(T a, T b) {
+  static_assert(std::is_integral<T>::value, "cmod is integer modulo");
+  if (b == 0) return T(0);
+  if constexpr (std::is_signed<T>::value) {
+    if (b == T(-1)) return T(0);
+  }
+  return static_cast<T>(a % b);
+}
+
+// Python-style (floor) division and modulo, as tinygrad's FLOORDIV / FLOORMOD (and numpy's
+// floor_divide / remainder: the remainder takes the divisor's sign).
 template <class T>
 inline T floordiv(T a, T b) {
   if constexpr (std::is_floating_point<T>::value) {
     return std::floor(a / b);
+  } else if constexpr (std::is_signed<T>::value) {
+    T q = cdiv(a, b);
+    return (cmod(a, b) != 0 && ((a < 0) != (b < 0))) ? static_cast<T>(q - 1) : q;
   } else {
-    T q = a / b;
-    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+    return cdiv(a, b);
   }
 }
 template <class T>
 inline T floormod(T a, T b) {
   if constexpr (std::is_floating_point<T>::value) {
     return a - b * std::floor(a / b);
+  } else if constexpr (std::is_signed<T>::value) {
+    T r = cmod(a, b);
+    return (r != 0 && ((r < 0) != (b < 0))) ? static_cast<T>(r + b) : r;
   } else {
-    T r = a % b;
-    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+    return cmod(a, b);
   }
 }
 }  // namespace anvil_detail

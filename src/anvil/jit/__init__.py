@@ -3,6 +3,8 @@
 from anvil.jit.compiler import (
   CompileError,
   CompilerNotFoundError,
+  JitCacheError,
+  JitConfigError,
   build_library,
   cache_dir,
   compile_flags,
@@ -14,6 +16,8 @@ from anvil.jit.loader import load_library
 __all__ = [
   "CompileError",
   "CompilerNotFoundError",
+  "JitCacheError",
+  "JitConfigError",
   "build_library",
   "cache_dir",
   "compile_flags",

@@ -8,6 +8,7 @@ from anvil.jit.compiler import (
   build_library,
   cache_dir,
   compile_flags,
+  compiler_command,
   find_compiler,
   runtime_include_dir,
 )
@@ -21,6 +22,7 @@ __all__ = [
   "build_library",
   "cache_dir",
   "compile_flags",
+  "compiler_command",
   "find_compiler",
   "load_library",
   "runtime_include_dir",

@@ -54,34 +54,28 @@ def _split_env(var: str) -> list[str]:
 
 
 def compiler_command() -> tuple[str, ...]:
-  """The compiler command line prefix: ``$CXX`` (which may carry words, e.g. ``ccache g++``) or
-  the compiler ``find_compiler`` picks, its program resolved on PATH."""
-  words = _split_env("CXX")
-  if not words:
-    return (find_compiler(),)
-  exe = shutil.which(words[0])
-  if exe is None:
-    raise CompilerNotFoundError(f"$CXX is set to {os.environ['CXX']!r} but {words[0]!r} was not found on PATH")
-  return (exe, *words[1:])
-
-
-def find_compiler() -> str:
-  """Returns the C++ compiler to use: ``$CXX`` if set, else the first of c++, g++, clang++ on PATH."""
+  """The compiler command line prefix: ``$CXX`` (which may carry words, e.g. ``ccache g++``), its program
+  resolved on PATH, else the first of c++, g++, clang++ on PATH."""
   words = _split_env("CXX")
   if words:
     exe = shutil.which(words[0])
     if exe is None:
       raise CompilerNotFoundError(f"$CXX is set to {os.environ['CXX']!r} but {words[0]!r} was not found on PATH")
-    return exe
+    return (exe, *words[1:])
   for name in _COMPILER_CANDIDATES:
     exe = shutil.which(name)
     if exe:
-      return exe
+      return (exe,)
   raise CompilerNotFoundError(
     "anvil needs a C++17 compiler to build functions, and none of c++, g++, clang++ is on PATH "
     "(nor is $CXX set). Install one, e.g. `apt-get install g++` (Debian/Ubuntu), "
     "`dnf install gcc-c++` (Fedora), `xcode-select --install` (macOS)."
   )
+
+
+def find_compiler() -> str:
+  """Returns the C++ compiler to use: ``$CXX`` (its program) if set, else the first of c++, g++, clang++ on PATH."""
+  return compiler_command()[0]
 
 
 def compile_flags() -> tuple[str, ...]:

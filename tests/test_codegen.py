@@ -52,7 +52,7 @@ def test_generate_module_validation(tmp_path):
   for bad in ["1mod", "my-mod", "namespace", ""]:
     with pytest.raises(ValueError, match="module name"):
       av.generate_module(bad, [f], output_dir=tmp_path)
-  with pytest.raises(ValueError, match="not an anvil function"):
+  with pytest.raises(TypeError, match="not an anvil function"):
     av.generate_module("m", [lambda x: x], output_dir=tmp_path)
   hpp, cpp = av.generate_module("m", [f], verbosity=0, output_dir=tmp_path / "new" / "dir")
   assert hpp.exists() and cpp.exists()

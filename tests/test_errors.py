@@ -105,3 +105,81 @@ def test_shape_error_inside_user_function():
   with pytest.raises(Exception) as e:  # tinygrad's own error for the bad reshape, with our note
     f(np.zeros(3))
   assert any("badshape" in n for n in e.value.__notes__)
+
+
+# ---- generate_module arguments and the CLI ----
+def _gm_f():
+  return av.NumericalFunction("gm_err_f", lambda x: x * 2, (Arg(2),))
+
+
+def test_generate_module_given_one_function(tmp_path):
+  with pytest.raises(TypeError, match=r"generate_module\('gm'\): fns must be a list.*single NumericalFunction.*\[gm_err_f\]"):
+    av.generate_module("gm", _gm_f(), output_dir=tmp_path)
+  with pytest.raises(TypeError, match=r"generate_module\('gm'\): fns must be a list of anvil functions, got int"):
+    av.generate_module("gm", 3, output_dir=tmp_path)
+
+
+@pytest.mark.parametrize("constants,words", [
+  ([42], r"constants\[0\] must be a CodegenIntConstant.*got 42"),
+  ([av.CodegenIntConstant("N", 2), "M"], r"constants\[1\] must be a CodegenIntConstant.*got 'M'"),
+  (av.CodegenIntConstant("N", 2), r"constants must be a list.*single constant 'N'"),
+  (7, "constants must be a list of CodegenIntConstant, got int"),
+])
+def test_generate_module_bad_constants(tmp_path, constants, words):
+  with pytest.raises(TypeError, match=words):
+    av.generate_module("gm", [_gm_f()], constants, output_dir=tmp_path)
+
+
+@pytest.mark.parametrize("where", ["file", "under_file"])
+def test_generate_module_output_dir_is_a_file(tmp_path, where):
+  blocker = tmp_path / "blocker"
+  blocker.write_text("keep me")
+  out = blocker if where == "file" else blocker / "sub" / "dir"
+  with pytest.raises(ValueError, match=r"generate_module\('gm'\): output_dir .*(is a file|is under .*blocker, which is a file)"):
+    av.generate_module("gm", [_gm_f()], output_dir=out)
+  assert blocker.read_text() == "keep me"
+
+
+def test_generate_module_output_file_is_a_directory(tmp_path):
+  (tmp_path / "gm.hpp").mkdir()
+  with pytest.raises(ValueError, match=r"gm\.hpp: it is a directory"):
+    av.generate_module("gm", [_gm_f()], output_dir=tmp_path)
+  assert not (tmp_path / "gm.cpp").exists()  # nothing written
+
+
+def _cli(tmp_path, source: str, *args: str):
+  import subprocess
+  import sys
+
+  model = tmp_path / "model.py"
+  model.write_text(source)
+  return subprocess.run([sys.executable, "-m", "anvil", "generate", str(model), *args], capture_output=True, text=True,
+                        timeout=300, cwd=tmp_path)
+
+
+def test_cli_traced_function_raises(tmp_path):
+  src = "import anvil as av\n\ndef model(x):\n  return x * (1 / 0)\n\nf = av.NumericalFunction('cli_boom', model, (av.Arg(3),))\n"
+  proc = _cli(tmp_path, src, "-o", str(tmp_path / "out"))
+  assert proc.returncode == 2, proc.stderr
+  err = proc.stderr.strip()
+  assert "Traceback" not in err and len(err.splitlines()) == 1, err
+  for w in ("anvil: error", "module 'model'", "ZeroDivisionError", "cli_boom", "model.py:4"):
+    assert w in err, (w, err)
+  assert not (tmp_path / "out").exists()
+
+
+def test_cli_output_is_a_file(tmp_path):
+  (tmp_path / "afile").write_text("")
+  proc = _cli(tmp_path, "import anvil as av\nf = av.NumericalFunction('cli_ok', lambda x: x + 1, (av.Arg(3),))\n",
+              "-o", str(tmp_path / "afile"))
+  assert proc.returncode == 2, proc.stderr
+  err = proc.stderr.strip()
+  assert "Traceback" not in err and len(err.splitlines()) == 1 and "is a file" in err and "afile" in err, err
+
+
+def test_cli_traceback_flag(tmp_path):
+  proc = _cli(tmp_path, "raise RuntimeError('broken model')\n", "--traceback")
+  assert proc.returncode == 2 and "Traceback (most recent call last)" in proc.stderr
+  last = proc.stderr.strip().splitlines()[-1]
+  assert last.startswith("anvil: error: importing ") and last.endswith(
+    "model.py failed: RuntimeError: broken model (at model.py:1, in <module>)"), proc.stderr

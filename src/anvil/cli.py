@@ -14,11 +14,27 @@ import sys
 import traceback
 from pathlib import Path
 
-from anvil.codegen.common import FunctionBase, check_identifier, generate_module
+from anvil.codegen.common import FunctionBase, check_module_name, generate_module
 
 
 class CliError(Exception):
-  """A user-facing error: printed without a traceback, exit status 2."""
+  """A user-facing error: printed without a traceback (unless ``--traceback``), exit status 2."""
+
+
+def describe(e: BaseException, user_file: Path | None = None) -> str:
+  """One line for an exception: its type and message, its notes, and where in ``user_file`` it was raised."""
+  msg = str(e)
+  if not isinstance(e, (ValueError, TypeError, NotImplementedError)) or not msg:
+    msg = f"{type(e).__name__}: {msg}" if msg else type(e).__name__
+  notes = [n.strip() for n in getattr(e, "__notes__", ()) if n.strip()]
+  if notes:
+    msg += " " + " ".join(notes)
+  if user_file is not None:
+    target = user_file.resolve()
+    frames = [fr for fr in traceback.extract_tb(e.__traceback__) if Path(fr.filename).resolve() == target]
+    if frames:
+      msg += f" (at {user_file.name}:{frames[-1].lineno}, in {frames[-1].name})"
+  return msg
 
 
 def load_functions(path: Path) -> tuple[list[FunctionBase], dict]:
@@ -32,8 +48,7 @@ def load_functions(path: Path) -> tuple[list[FunctionBase], dict]:
   try:
     spec.loader.exec_module(module)
   except Exception as e:  # noqa: BLE001 - report the user's error, not ours
-    tb = "".join(traceback.format_exception(type(e), e, e.__traceback__)[-3:])
-    raise CliError(f"importing {path} failed:\n{tb}") from None
+    raise CliError(f"importing {path} failed: {describe(e, path)}") from e
   finally:
     sys.path.pop(0)
   ns = vars(module)
@@ -55,13 +70,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
   fns, ns = load_functions(path)
   module = args.module or ns.get("__anvil_module__") or path.stem
   try:
-    check_identifier(module, "module name")
+    check_module_name(module, "module name")
   except ValueError as e:
     raise CliError(f"{e} (pass --module NAME)") from None
   try:
     hpp, cpp = generate_module(module, fns, ns.get("__anvil_constants__"), output_dir=args.output, cmake=args.cmake)
-  except (ValueError, TypeError, NotImplementedError) as e:
-    raise CliError(f"generating module {module!r} failed: {e}") from None
+  except Exception as e:  # noqa: BLE001 - the traced functions are the user's code: one clear line, exit 2
+    raise CliError(f"generating module {module!r} failed: {describe(e, path)}") from e
   names = ", ".join(f.name for f in fns)
   print(f"wrote {hpp} and {cpp} ({names})" + (" + CMakeLists.txt" if args.cmake else ""))
   return 0
@@ -76,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
   gen.add_argument("-o", "--output", default=".", help="output directory (default: current directory)")
   gen.add_argument("-m", "--module", help="C++ module (namespace and file) name (default: the file's stem)")
   gen.add_argument("--cmake", action="store_true", help="also write a CMakeLists.txt (static library target)")
+  gen.add_argument("--traceback", action="store_true", help="on error, also print the full Python traceback")
   gen.set_defaults(run=cmd_generate)
   return parser
 
@@ -85,5 +101,7 @@ def main(argv: list[str] | None = None) -> int:
   try:
     return args.run(args)
   except CliError as e:
+    if getattr(args, "traceback", False) and e.__cause__ is not None:
+      traceback.print_exception(e.__cause__, file=sys.stderr)
     print(f"anvil: error: {e}", file=sys.stderr)
     return 2

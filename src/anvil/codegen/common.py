@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import keyword
-import re
+import os
 import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
@@ -11,29 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import numpy as np
+
+from anvil.codegen.names import CPP_KEYWORDS, check_identifier, check_module_name
 from anvil.codegen.templates import render
 
-CPP_KEYWORDS = frozenset(
-  """alignas alignof and and_eq asm auto bitand bitor bool break case catch char char8_t char16_t char32_t class
-  compl concept const consteval constexpr constinit const_cast continue co_await co_return co_yield decltype default
-  delete do double dynamic_cast else enum explicit export extern false float for friend goto if inline int long
-  mutable namespace new noexcept not not_eq nullptr operator or or_eq private protected public register
-  reinterpret_cast requires return short signed sizeof static static_assert static_cast struct switch template this
-  thread_local throw true try typedef typeid typename union unsigned using virtual void volatile wchar_t while xor
-  xor_eq main std NULL""".split()
-)
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+__all__ = ["CPP_KEYWORDS", "CodegenIntConstant", "FunctionBase", "check_identifier", "check_module_name",
+           "collect_functions", "generate_module", "render_module", "sorted_constants", "toposort"]
 
-
-def check_identifier(name: object, what: str) -> str:
-  """Raises ``ValueError`` unless ``name`` is usable as a C++ identifier in generated code."""
-  if not isinstance(name, str) or not _IDENT.match(name):
-    raise ValueError(f"{what} {name!r} is not a valid C++ identifier (letters, digits, '_', not starting with a digit)")
-  if name in CPP_KEYWORDS or keyword.iskeyword(name):
-    raise ValueError(f"{what} {name!r} is a reserved word in C++ (or Python); choose another name")
-  if name.startswith("__") or re.match(r"^_[A-Z]", name):
-    raise ValueError(f"{what} {name!r} is reserved by the C++ standard (leading '__' or '_' + capital letter)")
-  return name
+_INT_RANGES = {"int": 32, "int32_t": 32, "int64_t": 64}
 
 
 @dataclass(frozen=True)
@@ -81,7 +66,9 @@ class CodegenIntConstant:
 
   @property
   def declaration(self) -> str:
-    return f"constexpr {self.type} {self.name} = {self.value};"
+    value = int(self.value)
+    literal = f"({value + 1} - 1)" if value == -(2**63) else str(value)  # -2^63 has no literal of its own
+    return f"constexpr {self.type} {self.name} = {literal};"
 
   @staticmethod
   def from_expr(name: str, expr: CodegenIntConstant) -> CodegenIntConstant:
@@ -240,6 +227,90 @@ def render_module(
   return render("module_header.hpp.j2", **ctx), render("module_source.cpp.j2", **ctx)
 
 
+def _function_list(where: str, fns: Any) -> list[FunctionBase]:
+  if isinstance(fns, FunctionBase):
+    raise TypeError(f"{where}: fns must be a list of functions, got the single {type(fns).__name__} {fns.name!r}; "
+                    f"pass a list: [{fns.name}]")
+  if isinstance(fns, (str, bytes)) or not isinstance(fns, Iterable):
+    raise TypeError(f"{where}: fns must be a list of anvil functions, got {type(fns).__name__}")
+  fns = list(fns)
+  if not fns:
+    raise ValueError(f"{where} needs at least one function; the list is empty")
+  for i, f in enumerate(fns):
+    if not isinstance(f, FunctionBase):
+      raise TypeError(f"{where}: fns[{i}] = {f!r} is not an anvil function (NumericalFunction, QPSolver, ...)")
+  return fns
+
+
+def _constant_list(where: str, constants: Any) -> list[CodegenIntConstant]:
+  if constants is None:
+    return []
+  if isinstance(constants, CodegenIntConstant):
+    raise TypeError(f"{where}: constants must be a list of CodegenIntConstant, got the single constant "
+                    f"{constants.name!r}; pass a list: [{constants.name}]")
+  if isinstance(constants, (str, bytes)) or not isinstance(constants, Iterable):
+    raise TypeError(f"{where}: constants must be a list of CodegenIntConstant, got {type(constants).__name__}")
+  consts = list(constants)
+  for i, c in enumerate(consts):
+    if not isinstance(c, CodegenIntConstant):
+      raise TypeError(f"{where}: constants[{i}] must be a CodegenIntConstant (e.g. CodegenIntConstant('N', 4)), "
+                      f"got {c!r}")
+  return consts
+
+
+def _check_constant(where: str, c: CodegenIntConstant) -> None:
+  check_identifier(c.name, f"{where}: codegen constant")
+  if c.type not in _INT_RANGES:
+    raise ValueError(f"{where}: codegen constant {c.name!r} has type {c.type!r}, expected one of {sorted(_INT_RANGES)}")
+  if isinstance(c.value, bool) or not isinstance(c.value, (int, np.integer)):
+    raise ValueError(f"{where}: codegen constant {c.name!r} must have an integer value, got {c.value!r}")
+  bits = _INT_RANGES[c.type]
+  if not -(2 ** (bits - 1)) <= int(c.value) < 2 ** (bits - 1):
+    raise ValueError(f"{where}: codegen constant {c.name!r} = {c.value} does not fit its type {c.type} ({bits} bits)")
+
+
+def check_module_names(module_name: str, fns: Sequence[FunctionBase], constants: Iterable[CodegenIntConstant]
+                       ) -> list[CodegenIntConstant]:
+  """Validates every name the module will declare (functions, codegen constants) and returns the sorted
+  constants: each a usable identifier, constants of their type's range, no constant named like a function."""
+  where = f"module {module_name!r}"
+  owners: dict[str, str] = {}
+  for f in fns:
+    check_identifier(f.name, f"{where}: function name")
+    owners.setdefault(f.name, f"the function {f.name!r}")
+  for c in [c for f in fns for c in f.codegen_constants] + list(constants):
+    for d in c.all_dependencies():
+      if d.is_named:
+        _check_constant(where, d)
+  try:
+    consts = sorted_constants(fns, constants)
+  except ValueError as e:
+    raise ValueError(f"{where}: {e}") from None
+  for c in consts:
+    if c.name in owners:
+      raise ValueError(f"{where}: codegen constant {c.name!r} has the same name as {owners[c.name]}; "
+                       "rename one of them (both are declared in the module's namespace)")
+  return consts
+
+
+def _output_dir(where: str, output_dir: Any, module_name: str) -> Path:
+  """``output_dir`` as a Path, checked (not created): neither it nor a parent may be a file."""
+  if not isinstance(output_dir, (str, os.PathLike)):
+    raise TypeError(f"{where}: output_dir must be a path (str or pathlib.Path), got {type(output_dir).__name__}")
+  out = Path(output_dir)
+  for p in (out, *out.parents):
+    if p.exists():
+      if not p.is_dir():
+        detail = "is a file" if p == out else f"is under {p}, which is a file"
+        raise ValueError(f"{where}: output_dir {str(out)!r} {detail}; pass a directory (it is created if missing)")
+      break
+  for ext in ("hpp", "cpp"):
+    target = out / f"{module_name}.{ext}"
+    if target.is_dir():
+      raise ValueError(f"{where}: cannot write {target}: it is a directory")
+  return out
+
+
 def generate_module(
   module_name: str,
   fns: Sequence[FunctionBase],
@@ -254,21 +325,23 @@ def generate_module(
   Dependencies are pulled in and emitted first; codegen constants are collected, deduplicated
   and declared in dependency order. With ``cmake=True`` a ``CMakeLists.txt`` defining a static
   library target named ``module_name`` is written too. Returns the two paths.
+
+  Everything is validated before anything is written: the arguments, and every name the module
+  declares (C++ keywords, standard macros such as ``INFINITY``, reserved identifiers, names the
+  module itself uses such as ``Buffer``, a constant named like a function).
   """
-  check_identifier(module_name, "module name")
-  fns = list(fns)
-  if not fns:
-    raise ValueError("generate_module needs at least one function; the list is empty")
-  for f in fns:
-    if not isinstance(f, FunctionBase):
-      raise ValueError(f"generate_module: {f!r} is not an anvil function (FunctionBase)")
+  check_module_name(module_name, "module name")
+  where = f"generate_module({module_name!r})"
+  fns = _function_list(where, fns)
+  consts = _constant_list(where, constants)
+  out = _output_dir(where, output_dir, module_name)
   names = [f.name for f in fns]
   dupes = sorted({n for n in names if names.count(n) > 1})
   if dupes:
-    raise ValueError(f"generate_module: function names must be unique, duplicated: {dupes}")
+    raise ValueError(f"{where}: function names must be unique, duplicated: {dupes}")
   all_fns = collect_functions(fns)
-  hpp_text, cpp_text = render_module(module_name, all_fns, constants or ())
-  out = Path(output_dir)
+  check_module_names(module_name, all_fns, consts)
+  hpp_text, cpp_text = render_module(module_name, all_fns, consts)
   out.mkdir(parents=True, exist_ok=True)
   hpp, cpp = out / f"{module_name}.hpp", out / f"{module_name}.cpp"
   hpp.write_text(hpp_text)

@@ -3,9 +3,12 @@
 from anvil.jit.compiler import (
   CompileError,
   CompilerNotFoundError,
+  JitCacheError,
+  JitConfigError,
   build_library,
   cache_dir,
   compile_flags,
+  compiler_command,
   find_compiler,
   runtime_include_dir,
 )
@@ -14,9 +17,12 @@ from anvil.jit.loader import load_library
 __all__ = [
   "CompileError",
   "CompilerNotFoundError",
+  "JitCacheError",
+  "JitConfigError",
   "build_library",
   "cache_dir",
   "compile_flags",
+  "compiler_command",
   "find_compiler",
   "load_library",
   "runtime_include_dir",

@@ -7,6 +7,10 @@
 // goes through `convert(*args)` (Python), which validates, raises clear errors or returns
 // converted arrays. If the workspace is busy (another thread is inside the call), a temporary
 // one is used, so concurrent calls are safe.
+//
+// The type takes part in garbage collection: `convert` is usually a bound method of the owning
+// Python object, which caches this Caller, so the two form a reference cycle that only the
+// cycle collector can free (tp_traverse / tp_clear below).
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
@@ -69,6 +73,10 @@ PyObject* caller_call(PyObject* self_obj, PyObject* const* args, size_t nargsf, 
   bool ok = kwnames == nullptr && n == self->nin;
   for (int i = 0; ok && i < self->nin; ++i) ok = matches(args[i], self->in[i]);
   if (!ok) {
+    if (self->convert == nullptr) {  // cleared by the cycle collector while its owner is being freed
+      PyErr_SetString(PyExc_RuntimeError, "anvil: this compiled function is being garbage-collected");
+      return nullptr;
+    }
     converted = PyObject_Vectorcall(self->convert, args, nargsf, kwnames);
     if (converted == nullptr) return nullptr;
     if (!PyTuple_Check(converted) || PyTuple_GET_SIZE(converted) != self->nin) {
@@ -213,13 +221,29 @@ PyObject* caller_new(PyTypeObject* type, PyObject* args, PyObject*) {
   return reinterpret_cast<PyObject*>(self);
 }
 
+int caller_traverse(PyObject* obj, visitproc visit, void* arg) {
+  Caller* self = reinterpret_cast<Caller*>(obj);
+  Py_VISIT(self->convert);
+  Py_VISIT(self->keepalive);
+  return 0;
+}
+
+int caller_clear(PyObject* obj) {
+  Caller* self = reinterpret_cast<Caller*>(obj);
+  Py_CLEAR(self->convert);
+  Py_CLEAR(self->keepalive);
+  return 0;
+}
+
 void caller_dealloc(PyObject* obj) {
   Caller* self = reinterpret_cast<Caller*>(obj);
+  PyObject_GC_UnTrack(obj);
   std::free(self->ws);
+  self->ws = nullptr;
   PyMem_Free(self->in);
   PyMem_Free(self->out);
-  Py_XDECREF(self->convert);
-  Py_XDECREF(self->keepalive);
+  self->in = self->out = nullptr;
+  caller_clear(obj);
   Py_TYPE(obj)->tp_free(obj);
 }
 
@@ -234,9 +258,11 @@ PyMODINIT_FUNC PyInit__anvil_caller(void) {
   import_array();
   CallerType.tp_name = "anvil.Caller";
   CallerType.tp_basicsize = sizeof(Caller);
-  CallerType.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL;
+  CallerType.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_HAVE_GC;
   CallerType.tp_new = caller_new;
   CallerType.tp_dealloc = caller_dealloc;
+  CallerType.tp_traverse = caller_traverse;
+  CallerType.tp_clear = caller_clear;
   CallerType.tp_call = PyVectorcall_Call;
   CallerType.tp_vectorcall_offset = offsetof(Caller, vectorcall);
   CallerType.tp_doc = "Caller(fnptr, ws_bytes, in_specs, out_specs, convert, keepalive, release_gil=True)";

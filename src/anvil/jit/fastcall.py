@@ -13,6 +13,7 @@ from types import ModuleType
 import numpy as np
 
 from anvil.jit.compiler import build_library
+from anvil.jit.errors import CompileError
 
 _SOURCE = Path(__file__).with_name("_caller.cpp")
 MAX_DIMS = 32  # kMaxDims in _caller.cpp: the most dimensions of one input or output called from Python
@@ -30,7 +31,11 @@ def caller_module() -> ModuleType:
     try:
       return _load(path)
     except ImportError:
-      return _load(build_library(key_note + source, "_anvil_caller", include_dirs=includes, force=True))
+      path = build_library(key_note + source, "_anvil_caller", include_dirs=includes, force=True)
+    try:
+      return _load(path)
+    except ImportError as e:
+      raise CompileError(f"anvil's call extension ({path}) was built but cannot be loaded: {e}") from None
 
 
 def _load(path: Path) -> ModuleType:

@@ -89,8 +89,10 @@ def test_collection_covers_the_required_kinds():
   assert any(hs.LICQ_FAILS in p.flags for p in probs) and any(hs.DEPENDENT_EQ in p.flags for p in probs)
   assert max(p.n for p in probs) >= 15 and sum(p.n >= 10 for p in probs) >= 8
   assert {"HS13", "HS71", "HS100", "HS106", "HS116", "HS118", "HS119"} <= set(hs.PROBLEMS)
-  for p in probs:  # a flagged local outcome needs its value, and only then
+  for p in probs:  # a flagged local outcome needs its value, and only then; x0 outside the box is flagged
     assert (p.f_x0 is not None) == (hs.LOCAL_FROM_X0 in p.flags), p.name
+    x0 = np.asarray(p.x0)
+    assert bool(np.any((x0 < p.lbx) | (x0 > p.ubx))) == (hs.INFEASIBLE_X0 in p.flags), p.name
   assert set(hs.SIF2JAX_DIFFERENCES) <= set(hs.PROBLEMS)
   table = hs.summary_table()
   assert all(name in table for name in ALL)

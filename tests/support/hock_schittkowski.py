@@ -201,7 +201,7 @@ def _hs2_xstar():
 
 
 _add(HSProblem("HS2", 2, (-2.0, 1.0), _rosen, 0.0504261879, x_lb=(-INF, 1.5), x_star=_hs2_xstar(),
-               flags=frozenset({LOCAL_FROM_X0}), f_x0=4.941229291,
+               flags=frozenset({LOCAL_FROM_X0, INFEASIBLE_X0}), f_x0=4.941229291,
                notes="On the active bound x2 = 1.5 the valley has two minima, x1 = 1.2244 (global) and x1 = -1.2210; "
                      "from x0 = (-2, 1) Ipopt ends at the second one, f = 4.9412293."))
 
@@ -241,7 +241,7 @@ _add(HSProblem("HS38", 4, (-3.0, -1.0, -3.0, -1.0), _hs38_f, 0.0, x_lb=(-10.0,) 
                x_star=(1.0,) * 4, notes="Colville 4 (Wood function) in a box."))
 
 _add(HSProblem("HS45", 5, (2.0,) * 5, lambda x, m: 2 - _prod(_v(x, 5)) / 120, 1.0, x_lb=(0.0,) * 5,
-               x_ub=(1.0, 2.0, 3.0, 4.0, 5.0), x_star=(1.0, 2.0, 3.0, 4.0, 5.0),
+               x_ub=(1.0, 2.0, 3.0, 4.0, 5.0), x_star=(1.0, 2.0, 3.0, 4.0, 5.0), flags=frozenset({INFEASIBLE_X0}),
                notes="Optimum at a vertex of the box: all bounds active."))
 
 
@@ -1042,17 +1042,18 @@ SIF2JAX_DIFFERENCES: dict[str, str] = {
           "f* = -ln ln 10 = -0.834032.",
   "HS54": "sif2jax: x2* = 179/70 (violates x1 + 4000 x2 = 17600); HS81: x2* = 79/70.",
   "HS56": "sif2jax: x7* = pi (sin^2 x7 = 0, infeasible); HS81: x7* = pi/2 (+ k pi).",
-  "HS64": "sif2jax: row 4/x1 + 32/x2 + 120/x3 - 1 under its g >= 0 convention (sign flipped); HS81: "
-          "1 - 4/x1 - 32/x2 - 120/x3 >= 0.",
-  "HS74": "sif2jax: the constants 894.8, 894.8, 1294.8 enter the equalities with the wrong sign (-894.8 ...); "
+  "HS64": "sif2jax: row 4/x1 + 32/x2 + 120/x3 - 1 under its g >= 0 convention (sign flipped: its optimum is the "
+          "unconstrained 5800); HS81: 1 - 4/x1 - 32/x2 - 120/x3 >= 0.",
+  "HS74": "sif2jax: the constants 894.8, 894.8, 1294.8 enter the equalities with the wrong sign (-894.8 ...), "
+          "which makes the problem infeasible (x1 = -894.8 - 1000 (sin + sin) < 0 for |x3|, |x4| <= 0.55); "
           "HS81: +894.8, +894.8, +1294.8 (this is what reaches f* = 5126.4981).",
   "HS75": "same sign error as HS74 (f* = 5174.4129).",
   "HS76": "sif2jax: rows 1 and 2 as x1 + 2x2 + x3 + x4 - 5 >= 0 and 3x1 + x2 + 2x3 - x4 - 4 >= 0 (flipped); HS81: "
           "<= 5 and <= 4.",
   "HS81": "sif2jax: x2* = 1.159571 (typo); HS81: x2* = 1.595709 (same solution as HS80).",
-  "HS83": "sif2jax: the rows drop the upper bounds 92, 20, 5 (only g >= 0 is kept).",
+  "HS83": "sif2jax: the rows drop the upper bounds 92, 20, 5 (only g >= 0 is kept); g1 <= 92 is active at x*.",
   "HS84": "sif2jax: objective a1 - a2 x1 - ... (sign of the constant); HS81: -a1 - a2 x1 - ...; the upper bounds "
-          "294000, 294000, 277200 of the rows are missing.",
+          "294000, 294000, 277200 of the rows are missing (g3 <= 277200 is active at x*).",
   "HS104": "sif2jax: rows 1-4 negated under its g >= 0 convention, and the row f(x) <= 4.2 dropped; HS81: "
            "g_i >= 0 and 1 <= f(x) <= 4.2.",
   "HS108": "sif2jax: rows 1-9 negated (1 - ... written as -(1 - ...) >= 0) and row x5 x9 >= 0 instead of "

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from support import hock_schittkowski as hs  # noqa: E402
 from support.kkt import check_kkt, evaluate, from_casadi_multipliers  # noqa: E402
-from support.nlp_adapters import REFERENCE_FILE, solve_ipopt, to_anvil, to_casadi, to_numpy  # noqa: E402
+from support.nlp_adapters import load_reference, solve_ipopt, to_anvil, to_casadi, to_numpy  # noqa: E402
 
 ALL = hs.names()
 # anvil builds cost ~0.5 s per problem (3 C++ compiles); these cover every feature, the rest run with --slow
@@ -186,7 +185,7 @@ def test_published_solution_is_a_kkt_point(name):
 
 # ---- Ipopt from perturbed starts: recorded reference behaviour ----------------------------------------
 
-_REFERENCE = json.loads(REFERENCE_FILE.read_text())["problems"]
+_REFERENCE = load_reference()
 
 
 def test_reference_covers_every_problem():

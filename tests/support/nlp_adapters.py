@@ -185,6 +185,12 @@ def ipopt_reference(names=None) -> dict:
   return out
 
 
+def load_reference(path=REFERENCE_FILE) -> dict[str, list[dict]]:
+  """The recorded Ipopt runs per problem name (see :func:`ipopt_reference`)."""
+  import json
+  return json.loads(path.read_text())["problems"]
+
+
 def write_reference(path=REFERENCE_FILE) -> None:
   import json
 

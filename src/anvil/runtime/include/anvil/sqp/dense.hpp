@@ -1,0 +1,776 @@
+// anvil SQP solver, dense linear algebra: the whole SQP loop for
+//
+//   min f(x, p)  s.t.  g_eq(x, p) = b,  lb <= g_in(x, p) <= ub,  x_l <= x <= x_u
+//
+// Each iteration solves the QP  min 1/2 d'Hd + grad f'd  s.t. the linearized constraints and the
+// box x_l - x <= d <= x_u - x with anvil's QP (warm-started from the current multipliers), then
+// globalizes the step:
+//   - merit: backtracking Armijo line search on the l1 merit f + nu * ||violation||_1 (penalty nu
+//     raised to 1.1 * |lambda_QP|_inf as needed; Nocedal & Wright, Numerical Optimization, 18.3),
+//     with a second-order correction when the full step is rejected (Maratos effect; as Ipopt);
+//   - filter: the Fletcher-Leyffer filter line search in the form of Waechter & Biegler (2006,
+//     Ipopt's sections 2.3-2.4: switching condition, Armijo on f for f-type steps, margins);
+//   - none: full steps (real-time iterations).
+// Hessian: exact (of the Lagrangian, regularized to positive definiteness by a multiple of the
+// identity found from Cholesky attempts, as acados' CONVEXIFY/Levenberg options and Ipopt's inertia
+// correction increase it) or damped BFGS (Powell 1978). An inconsistent linearization (QP primal
+// infeasible) switches to the elastic (l1-relaxed) QP of SNOPT/Sl1QP; a point where even that QP
+// predicts no decrease of the violation is reported LOCALLY_INFEASIBLE. Objective and constraint
+// rows are scaled by their gradients at the start (Ipopt's gradient-based scaling); termination is
+// tested on the unscaled KKT residuals of the problem as written. On any failure the best iterate
+// seen is returned. No heap allocation, no exceptions.
+#pragma once
+#include <chrono>
+#include <cmath>
+
+#include "anvil/qp/dense.hpp"
+#include "anvil/sqp/settings.hpp"
+
+namespace anvil {
+namespace sqp {
+
+using qp::Array;
+
+/// Optional per-call data (caller-owned; nullptr = the problem's default / none).
+template <typename T>
+struct CallData {
+  const T* x_lb = nullptr;
+  const T* x_ub = nullptr;
+  const T* eq_rhs = nullptr;
+  const T* ineq_lb = nullptr;
+  const T* ineq_ub = nullptr;
+  const T* lam_eq0 = nullptr;
+  const T* lam_ineq0 = nullptr;
+  const T* lam_box0 = nullptr;
+};
+
+/// One row of the iteration history.
+template <typename T>
+struct HistoryRow {
+  T objective, violation, stationarity, step, regularization, merit;
+  int qp_iterations, qp_status;
+};
+
+namespace detail {
+
+template <typename T>
+inline T inf() { return std::numeric_limits<T>::infinity(); }
+template <typename T>
+inline T max2(T a, T b) { return a > b ? a : b; }
+template <typename T>
+inline T min2(T a, T b) { return a < b ? a : b; }
+
+}  // namespace detail
+
+/// Workspace of the dense SQP for problem `Prob` (see DenseSqp), history capacity `Hist`.
+template <typename Prob, int Hist>
+struct DenseWorkspace {
+  using T = typename Prob::Scalar;
+  static constexpr int n = Prob::nx, np = Prob::np, me = Prob::neq, mi = Prob::nin;
+  static constexpr int ne = n + 2 * (me + mi);  ///< variables of the elastic QP
+  typename Prob::Work fn;                       ///< the callbacks' workspaces
+  qp::DenseWorkspace<T, n, me, mi> qp;
+  qp::DenseWorkspace<T, Prob::elastic ? ne : 1, me, mi> qp_el;
+  // ---- results (unscaled) ----
+  Array<T, n> x;
+  Array<T, me> lam_eq;
+  Array<T, mi> lam_ineq;
+  Array<T, n> lam_box;
+  Info<T> info;
+  Array<HistoryRow<T>, Hist> history;
+  // ---- problem data at the current iterate (unscaled) ----
+  Array<T, n> xl, xu, grad;
+  Array<T, me> b, ge;
+  Array<T, mi> lb, ub, gi;
+  Array<T, std::size_t(me) * n> Je;
+  Array<T, std::size_t(mi) * n> Ji;
+  T f;
+  // ---- scaling ----
+  T sf;
+  Array<T, me> se;
+  Array<T, mi> si;
+  // ---- iterate and multipliers in the scaled problem ----
+  Array<T, me> y;
+  Array<T, mi> z;
+  Array<T, n> zb;
+  // ---- QP data (scaled) and step ----
+  Array<T, std::size_t(n) * n> H, B;  ///< QP Hessian, BFGS matrix
+  Array<T, n> q, dl, du, d, dsoc, xt, grad_t, gl0;
+  Array<T, me> qb, qy, ge_t;
+  Array<T, mi> ql, qu, qz, gi_t;
+  Array<T, std::size_t(me) * n> Jes;
+  Array<T, std::size_t(mi) * n> Jis;
+  Array<T, n> qzb, sv, yv;
+  // ---- elastic QP data ----
+  Array<T, std::size_t(Prob::elastic ? ne : 1) * (Prob::elastic ? ne : 1)> He;
+  Array<T, std::size_t(me) * (Prob::elastic ? ne : 1)> Jee;
+  Array<T, std::size_t(mi) * (Prob::elastic ? ne : 1)> Jie;
+  Array<T, Prob::elastic ? ne : 1> qe, dle, due;
+  // ---- best iterate ----
+  Array<T, n> x_best, zb_best;
+  Array<T, me> y_best;
+  Array<T, mi> z_best;
+  // ---- filter ----
+  static constexpr int kFilterCap = 64;
+  Array<T, kFilterCap> filt_theta, filt_phi;
+  int filt_len;
+};
+
+/// The dense SQP driver.
+///
+/// Prob: using Scalar; static constexpr int nx, np, neq, nin; static constexpr bool elastic;
+///   struct Work;
+///   static void objective(Work&, const T* x, const T* p, T* f);
+///   static void objective_grad(Work&, const T* x, const T* p, T* f, T* grad);
+///   static void constraints(Work&, const T* x, const T* p, T* g_eq, T* g_in);
+///   static void constraints_jac(Work&, const T* x, const T* p, T* g_eq, T* J_eq, T* g_in, T* J_in);
+///   static void hessian(Work&, const T* x, const T* p, T sigma, const T* lam_eq, const T* lam_in, T* H);
+///   static const T* default_x_lb / x_ub / eq_rhs / ineq_lb / ineq_ub ();
+/// Jacobians and the Hessian are full row-major arrays; hessian() is the Hessian of
+/// sigma f + lam_eq'g_eq + lam_in'g_in (for Gauss-Newton problems: sigma J_r'J_r).
+template <typename Prob, int Hist>
+class DenseSqp {
+ public:
+  using T = typename Prob::Scalar;
+  using W = DenseWorkspace<Prob, Hist>;
+  static constexpr int n = Prob::nx, me = Prob::neq, mi = Prob::nin, ne = W::ne;
+
+  DenseSqp(W& w, const Settings<T>& st, const T* p) : w_(w), st_(st), p_(p) {}
+
+  Info<T> run(const T* x0, const CallData<T>& cd) {
+    t0_ = Clock::now();
+    Info<T>& info = w_.info;
+    info = Info<T>();
+    info.status = Status::MAX_ITER;
+    if (!load(x0, cd)) return finish(Status::INVALID_INPUT);
+    if (!eval_derivatives(w_.x.ptr())) return finish(Status::NUMERICAL_ERROR);
+    scale();
+    nu_ = T(0);
+    delta_ = T(0);
+    rho_el_ = st_.elastic_penalty;
+    w_.filt_len = 0;
+    have_best_ = false;
+    if (st_.hessian == HessianApproximation::BFGS) bfgs_reset();
+    for (int k = 0;; ++k) {
+      info.iterations = k;
+      residuals();
+      keep_best();
+      if (converged()) return finish(Status::SOLVED);
+      if (k >= st_.max_iter) return finish(Status::MAX_ITER);
+      if (elapsed() > st_.time_limit) return finish(Status::TIME_LIMIT);
+      const Status s = iterate(k);
+      if (s != Status::MAX_ITER) return finish(s);  // MAX_ITER here means "continue"
+    }
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  W& w_;
+  const Settings<T>& st_;
+  const T* p_;
+  Clock::time_point t0_;
+  T nu_ = T(0), delta_ = T(0), prev_delta_ = T(0), rho_el_ = T(0), theta_max_ = T(0);
+  bool have_best_ = false;
+  T best_score_ = T(0);
+  int qp_iters_ = 0, qp_status_ = 0;
+  T lin_viol_ = T(0);  ///< scaled l1 violation of the linearized constraints after the QP step
+
+  double elapsed() const { return std::chrono::duration<double>(Clock::now() - t0_).count(); }
+  static bool finite(T v) { return std::isfinite(v); }
+
+  // ------------------------------------------------------------------ set-up
+  bool load(const T* x0, const CallData<T>& cd) {
+    const T* xl = cd.x_lb ? cd.x_lb : Prob::default_x_lb();
+    const T* xu = cd.x_ub ? cd.x_ub : Prob::default_x_ub();
+    const T* b = cd.eq_rhs ? cd.eq_rhs : Prob::default_eq_rhs();
+    const T* lb = cd.ineq_lb ? cd.ineq_lb : Prob::default_ineq_lb();
+    const T* ub = cd.ineq_ub ? cd.ineq_ub : Prob::default_ineq_ub();
+    for (int i = 0; i < Prob::np; ++i)
+      if (!finite(p_[i])) return false;
+    for (int i = 0; i < n; ++i) {
+      w_.xl[i] = xl[i];
+      w_.xu[i] = xu[i];
+      if (std::isnan(xl[i]) || std::isnan(xu[i]) || xl[i] > xu[i] || xl[i] == detail::inf<T>() ||
+          xu[i] == -detail::inf<T>() || !finite(x0[i]))
+        return false;
+      w_.x[i] = detail::min2(detail::max2(x0[i], xl[i]), xu[i]);  // start inside the box
+    }
+    for (int i = 0; i < me; ++i) {
+      w_.b[i] = b[i];
+      if (!finite(b[i])) return false;
+    }
+    for (int i = 0; i < mi; ++i) {
+      w_.lb[i] = lb[i];
+      w_.ub[i] = ub[i];
+      if (std::isnan(lb[i]) || std::isnan(ub[i]) || lb[i] > ub[i] || lb[i] == detail::inf<T>() ||
+          ub[i] == -detail::inf<T>())
+        return false;
+    }
+    for (int i = 0; i < me; ++i) w_.lam_eq[i] = cd.lam_eq0 ? cd.lam_eq0[i] : T(0);
+    for (int i = 0; i < mi; ++i) w_.lam_ineq[i] = cd.lam_ineq0 ? cd.lam_ineq0[i] : T(0);
+    for (int i = 0; i < n; ++i) w_.lam_box[i] = cd.lam_box0 ? cd.lam_box0[i] : T(0);
+    for (int i = 0; i < me; ++i)
+      if (!finite(w_.lam_eq[i])) return false;
+    for (int i = 0; i < mi; ++i)
+      if (!finite(w_.lam_ineq[i])) return false;
+    for (int i = 0; i < n; ++i)
+      if (!finite(w_.lam_box[i])) return false;
+    return true;
+  }
+
+  /// Gradient-based scaling (Ipopt's nlp_scaling_method=gradient-based): a function whose gradient
+  /// at the start exceeds scaling_max_gradient in the inf-norm is scaled down to it.
+  void scale() {
+    const T gmax = st_.scaling_max_gradient;
+    auto factor = [gmax](T norm) { return norm > gmax ? gmax / norm : T(1); };
+    w_.sf = T(1);
+    for (int i = 0; i < me; ++i) w_.se[i] = T(1);
+    for (int i = 0; i < mi; ++i) w_.si[i] = T(1);
+    if (st_.scaling) {
+      T gn = T(0);
+      for (int j = 0; j < n; ++j) gn = detail::max2(gn, std::fabs(w_.grad[j]));
+      w_.sf = factor(gn);
+      for (int i = 0; i < me; ++i) w_.se[i] = factor(row_norm(w_.Je.ptr(), i));
+      for (int i = 0; i < mi; ++i) w_.si[i] = factor(row_norm(w_.Ji.ptr(), i));
+    }
+    // the (unscaled) starting multipliers in scaled units: lam_user = s_row * y / sf
+    for (int i = 0; i < me; ++i) w_.y[i] = w_.lam_eq[i] * w_.sf / w_.se[i];
+    for (int i = 0; i < mi; ++i) w_.z[i] = w_.lam_ineq[i] * w_.sf / w_.si[i];
+    for (int i = 0; i < n; ++i) w_.zb[i] = w_.lam_box[i] * w_.sf;
+  }
+
+  static T row_norm(const T* J, int i) {
+    T r = T(0);
+    for (int j = 0; j < n; ++j) r = detail::max2(r, std::fabs(J[i * n + j]));
+    return r;
+  }
+
+  // ------------------------------------------------------------------ evaluations
+  bool eval_derivatives(const T* x) {
+    const auto t = Clock::now();
+    Prob::objective_grad(w_.fn, x, p_, &w_.f, w_.grad.ptr());
+    Prob::constraints_jac(w_.fn, x, p_, w_.ge.ptr(), w_.Je.ptr(), w_.gi.ptr(), w_.Ji.ptr());
+    w_.info.objective_evals += 1;
+    w_.info.gradient_evals += 1;
+    w_.info.constraint_evals += 1;
+    w_.info.jacobian_evals += 1;
+    w_.info.time_eval += std::chrono::duration<double>(Clock::now() - t).count();
+    if (!finite(w_.f)) return false;
+    for (int j = 0; j < n; ++j)
+      if (!finite(w_.grad[j])) return false;
+    for (int i = 0; i < me; ++i)
+      if (!finite(w_.ge[i])) return false;
+    for (int i = 0; i < mi; ++i)
+      if (!finite(w_.gi[i])) return false;
+    for (long k = 0; k < long(me) * n; ++k)
+      if (!finite(w_.Je[k])) return false;
+    for (long k = 0; k < long(mi) * n; ++k)
+      if (!finite(w_.Ji[k])) return false;
+    return true;
+  }
+
+  /// f and the constraints at a trial point (into f_t, ge_t, gi_t); false if not finite.
+  bool eval_values(const T* x, T& f_t) {
+    const auto t = Clock::now();
+    Prob::objective(w_.fn, x, p_, &f_t);
+    Prob::constraints(w_.fn, x, p_, w_.ge_t.ptr(), w_.gi_t.ptr());
+    w_.info.objective_evals += 1;
+    w_.info.constraint_evals += 1;
+    w_.info.time_eval += std::chrono::duration<double>(Clock::now() - t).count();
+    if (!finite(f_t)) return false;
+    for (int i = 0; i < me; ++i)
+      if (!finite(w_.ge_t[i])) return false;
+    for (int i = 0; i < mi; ++i)
+      if (!finite(w_.gi_t[i])) return false;
+    return true;
+  }
+
+  /// Scaled l1 violation of constraint values ge, gi.
+  T theta(const T* ge, const T* gi) const {
+    T s = T(0);
+    for (int i = 0; i < me; ++i) s += w_.se[i] * std::fabs(ge[i] - w_.b[i]);
+    for (int i = 0; i < mi; ++i) {
+      const T v = gi[i];
+      if (v < w_.lb[i]) s += w_.si[i] * (w_.lb[i] - v);
+      if (v > w_.ub[i]) s += w_.si[i] * (v - w_.ub[i]);
+    }
+    return s;
+  }
+
+  // ------------------------------------------------------------------ KKT residuals (unscaled)
+  void unscale_multipliers() {
+    for (int i = 0; i < me; ++i) w_.lam_eq[i] = w_.se[i] * w_.y[i] / w_.sf;
+    for (int i = 0; i < mi; ++i) w_.lam_ineq[i] = w_.si[i] * w_.z[i] / w_.sf;
+    for (int j = 0; j < n; ++j) w_.lam_box[j] = w_.zb[j] / w_.sf;
+  }
+
+  void residuals() {
+    unscale_multipliers();
+    Info<T>& info = w_.info;
+    T stat = T(0);
+    for (int j = 0; j < n; ++j) {
+      T r = w_.grad[j] + w_.lam_box[j];
+      for (int i = 0; i < me; ++i) r += w_.Je[i * n + j] * w_.lam_eq[i];
+      for (int i = 0; i < mi; ++i) r += w_.Ji[i * n + j] * w_.lam_ineq[i];
+      stat = detail::max2(stat, std::fabs(r));
+    }
+    T eqv = T(0), inv = T(0), comp = T(0);
+    for (int i = 0; i < me; ++i) eqv = detail::max2(eqv, std::fabs(w_.ge[i] - w_.b[i]));
+    for (int i = 0; i < mi; ++i) {
+      const T g = w_.gi[i];
+      inv = detail::max2(inv, detail::max2(w_.lb[i] - g, g - w_.ub[i]));
+      comp = detail::max2(comp, comp_term(w_.lam_ineq[i], g, w_.lb[i], w_.ub[i]));
+    }
+    for (int j = 0; j < n; ++j) {
+      const T v = w_.x[j];
+      inv = detail::max2(inv, detail::max2(w_.xl[j] - v, v - w_.xu[j]));
+      comp = detail::max2(comp, comp_term(w_.lam_box[j], v, w_.xl[j], w_.xu[j]));
+    }
+    info.cost = w_.f;
+    info.stationarity = stat;
+    info.eq_violation = eqv;
+    info.ineq_violation = detail::max2(inv, T(0));
+    info.complementarity = comp;
+  }
+
+  /// |lam| times the distance to the bound its sign says is active (an infinite bound: |lam|).
+  static T comp_term(T lam, T v, T lo, T hi) {
+    if (lam > T(0)) return std::isfinite(hi) ? lam * std::fabs(hi - v) : lam;
+    if (lam < T(0)) return std::isfinite(lo) ? -lam * std::fabs(v - lo) : -lam;
+    return T(0);
+  }
+
+  bool converged() const {
+    const Info<T>& i = w_.info;
+    return i.stationarity <= st_.tol_stationarity && i.eq_violation <= st_.tol_eq &&
+           i.ineq_violation <= st_.tol_ineq && i.complementarity <= st_.tol_complementarity;
+  }
+
+  void keep_best() {
+    const Info<T>& i = w_.info;
+    const T score = detail::max2(detail::max2(i.stationarity / st_.tol_stationarity, i.eq_violation / st_.tol_eq),
+                                 detail::max2(i.ineq_violation / st_.tol_ineq,
+                                              i.complementarity / st_.tol_complementarity));
+    if (have_best_ && !(score < best_score_)) return;
+    have_best_ = true;
+    best_score_ = score;
+    best_ = i;
+    for (int j = 0; j < n; ++j) {
+      w_.x_best[j] = w_.x[j];
+      w_.zb_best[j] = w_.zb[j];
+    }
+    for (int k = 0; k < me; ++k) w_.y_best[k] = w_.y[k];
+    for (int k = 0; k < mi; ++k) w_.z_best[k] = w_.z[k];
+  }
+  Info<T> best_;
+
+  Info<T> finish(Status s) {
+    Info<T>& info = w_.info;
+    if (s != Status::SOLVED && s != Status::INVALID_INPUT && have_best_) {
+      // the best iterate seen (by the largest residual relative to its tolerance)
+      for (int j = 0; j < n; ++j) {
+        w_.x[j] = w_.x_best[j];
+        w_.zb[j] = w_.zb_best[j];
+      }
+      for (int k = 0; k < me; ++k) w_.y[k] = w_.y_best[k];
+      for (int k = 0; k < mi; ++k) w_.z[k] = w_.z_best[k];
+      unscale_multipliers();
+      info.cost = best_.cost;
+      info.stationarity = best_.stationarity;
+      info.eq_violation = best_.eq_violation;
+      info.ineq_violation = best_.ineq_violation;
+      info.complementarity = best_.complementarity;
+    }
+    info.status = s;
+    info.penalty = nu_;
+    info.regularization = delta_;
+    info.time_total = elapsed();
+    return info;
+  }
+
+  // ------------------------------------------------------------------ one iteration
+  Status iterate(int k) {
+    if (!hessian()) return Status::NUMERICAL_ERROR;
+    const T theta0 = theta(w_.ge.ptr(), w_.gi.ptr());
+    bool elastic = false;
+    Status qs = Status::QP_FAILURE;
+    // Inertia correction through the QP: its KKT factorization fails when H is not positive definite
+    // on the constraints' null space; then H + delta I with growing delta (Ipopt's rule, 4.1 of
+    // Waechter & Biegler 2006: start from delta_last / 3, grow by 8, or by 100 the first time).
+    T delta = T(0);
+    for (;;) {
+      qs = solve_qp(false, elastic, delta);
+      if (qs != Status::QP_FAILURE) break;
+      if (delta == T(0)) {
+        delta = delta_ > T(0) ? detail::max2(st_.regularization_min, delta_ / T(3)) : st_.regularization_min;
+      } else {
+        delta *= delta_ > T(0) ? T(8) : T(100);
+      }
+      if (delta > st_.regularization_max) return Status::QP_FAILURE;
+      add_diag(delta - prev_delta_);
+    }
+    delta_ = delta;
+    if (qs != Status::MAX_ITER) return qs;
+    // step, new multipliers from the QP (scaled)
+    const T f_s = w_.sf * w_.f;
+    T gd = T(0);
+    for (int j = 0; j < n; ++j) gd += w_.sf * w_.grad[j] * w_.d[j];
+    T alpha = T(1);
+    bool accepted = true;
+    T merit = f_s;
+    if (st_.globalization == Globalization::MERIT) {
+      T lam_max = T(0);
+      for (int i = 0; i < me; ++i) lam_max = detail::max2(lam_max, std::fabs(w_.qy[i]));
+      for (int i = 0; i < mi; ++i) lam_max = detail::max2(lam_max, std::fabs(w_.qz[i]));
+      if (nu_ < T(1.1) * lam_max) nu_ = T(2) * lam_max;
+      merit = f_s + nu_ * theta0;
+      const T D = gd + nu_ * (lin_viol_ - theta0);
+      accepted = merit_search(merit, D, theta0, alpha, elastic);
+    } else if (st_.globalization == Globalization::FILTER) {
+      if (k == 0) theta_max_ = T(1e4) * detail::max2(T(1), theta0);
+      merit = f_s;
+      accepted = filter_search(f_s, gd, theta0, alpha, elastic);
+    } else {
+      for (int j = 0; j < n; ++j) w_.xt[j] = w_.x[j] + w_.d[j];
+    }
+    record(k, merit, theta0, alpha);
+    if (!accepted) return Status::LINE_SEARCH_FAILURE;
+    // accept: x <- xt, multipliers move by the same fraction
+    for (int j = 0; j < n; ++j) w_.sv[j] = w_.xt[j] - w_.x[j];
+    if (st_.hessian == HessianApproximation::BFGS) lagrangian_gradient(w_.gl0.ptr(), alpha);
+    for (int j = 0; j < n; ++j) w_.x[j] = w_.xt[j];
+    for (int i = 0; i < me; ++i) w_.y[i] += alpha * (w_.qy[i] - w_.y[i]);
+    for (int i = 0; i < mi; ++i) w_.z[i] += alpha * (w_.qz[i] - w_.z[i]);
+    for (int j = 0; j < n; ++j) w_.zb[j] += alpha * (w_.qzb[j] - w_.zb[j]);
+    if (!eval_derivatives(w_.x.ptr())) return Status::NUMERICAL_ERROR;
+    if (st_.hessian == HessianApproximation::BFGS) bfgs_update();
+    return Status::MAX_ITER;
+  }
+
+  void record(int k, T merit, T theta0, T alpha) {
+    w_.info.history_length = k + 1 < Hist ? k + 1 : Hist;
+    if (k >= Hist) return;
+    HistoryRow<T>& r = w_.history[k];
+    r.objective = w_.f;
+    r.violation = detail::max2(w_.info.eq_violation, w_.info.ineq_violation);
+    r.stationarity = w_.info.stationarity;
+    r.step = alpha;
+    r.regularization = delta_;
+    r.merit = merit;
+    r.qp_iterations = qp_iters_;
+    r.qp_status = qp_status_;
+    (void)theta0;
+  }
+
+  // ------------------------------------------------------------------ Hessian
+  bool hessian() {
+    T* H = w_.H.ptr();
+    if (st_.hessian != HessianApproximation::BFGS) {
+      const auto t = Clock::now();
+      // Hessian of the scaled Lagrangian sf f + (se y)'g_eq + (si z)'g_in
+      for (int i = 0; i < me; ++i) w_.qb[i] = w_.se[i] * w_.y[i];  // scratch: unscaled-row multipliers
+      for (int i = 0; i < mi; ++i) w_.ql[i] = w_.si[i] * w_.z[i];
+      Prob::hessian(w_.fn, w_.x.ptr(), p_, w_.sf, w_.qb.ptr(), w_.ql.ptr(), H);
+      w_.info.hessian_evals += 1;
+      w_.info.time_eval += std::chrono::duration<double>(Clock::now() - t).count();
+      for (long k = 0; k < long(n) * n; ++k)
+        if (!finite(H[k])) return false;
+    } else {
+      for (long k = 0; k < long(n) * n; ++k) H[k] = w_.B[k];
+    }
+    prev_delta_ = T(0);
+    return true;
+  }
+
+  /// H += inc I (keeps track of the total added this iteration).
+  void add_diag(T inc) {
+    for (int i = 0; i < n; ++i) w_.H[i * n + i] += inc;
+    prev_delta_ += inc;
+  }
+
+  // ------------------------------------------------------------------ QP subproblems
+  qp::Settings<T> qp_settings() const {
+    qp::Settings<T> s;
+    s.max_iter = st_.qp_max_iter;
+    return s;
+  }
+
+  /// Builds and solves the QP at the current iterate (the linearized constraints shifted by
+  /// `ge_t/gi_t - J d` for a second-order correction). Writes d, qy, qz, qzb and lin_viol_.
+  /// Returns MAX_ITER to continue, or a final status.
+  Status solve_qp(bool soc, bool& elastic, T delta = T(0)) {
+    (void)delta;
+    const T sf = w_.sf;
+    for (int j = 0; j < n; ++j) {
+      w_.q[j] = sf * w_.grad[j];
+      w_.dl[j] = w_.xl[j] - w_.x[j];
+      w_.du[j] = w_.xu[j] - w_.x[j];
+    }
+    for (int i = 0; i < me; ++i) {
+      T c = w_.ge[i] - w_.b[i];
+      if (soc) {
+        c = w_.ge_t[i] - w_.b[i];
+        for (int j = 0; j < n; ++j) c -= w_.Je[i * n + j] * w_.d[j];
+      }
+      for (int j = 0; j < n; ++j) w_.Jes[i * n + j] = w_.se[i] * w_.Je[i * n + j];
+      w_.qb[i] = -w_.se[i] * c;
+    }
+    for (int i = 0; i < mi; ++i) {
+      T g = w_.gi[i];
+      if (soc) {
+        g = w_.gi_t[i];
+        for (int j = 0; j < n; ++j) g -= w_.Ji[i * n + j] * w_.d[j];
+      }
+      for (int j = 0; j < n; ++j) w_.Jis[i * n + j] = w_.si[i] * w_.Ji[i * n + j];
+      w_.ql[i] = w_.si[i] * (w_.lb[i] - g);  // -inf stays -inf
+      w_.qu[i] = w_.si[i] * (w_.ub[i] - g);
+    }
+    if (!elastic) {
+      qp::WarmStart<T> warm;
+      warm.x = nullptr;
+      const qp::Info<T> r = qp::solve_dense(w_.qp, qp_settings(), w_.H.ptr(), w_.q.ptr(), me ? w_.Jes.ptr() : nullptr,
+                                            me ? w_.qb.ptr() : nullptr, mi ? w_.Jis.ptr() : nullptr,
+                                            mi ? w_.ql.ptr() : nullptr, mi ? w_.qu.ptr() : nullptr, w_.dl.ptr(),
+                                            w_.du.ptr(), warm);
+      note_qp(r);
+      if (r.status == qp::Status::SOLVED || (r.status == qp::Status::MAX_ITER_REACHED && qp_usable(r))) {
+        copy_step(w_.qp.core.x.ptr(), w_.qp.core.y.ptr(), w_.qp.core.z.ptr(), w_.qp.core.z_box.ptr());
+        lin_viol_ = T(0);
+        return Status::MAX_ITER;
+      }
+      if (r.status != qp::Status::PRIMAL_INFEASIBLE || !Prob::elastic || soc) return soc ? Status::QP_FAILURE
+                                                                                          : qp_failure(r);
+      elastic = true;
+    }
+    return solve_elastic();
+  }
+
+  Status qp_failure(const qp::Info<T>& r) const {
+    if (r.status == qp::Status::PRIMAL_INFEASIBLE) return Status::LOCALLY_INFEASIBLE;
+    return Status::QP_FAILURE;
+  }
+
+  /// A QP stopped at its iteration limit is still used when its residuals are near its tolerance.
+  bool qp_usable(const qp::Info<T>& r) const {
+    const T tol = T(100) * qp_settings().eps_abs;
+    return std::isfinite(r.primal_residual) && std::isfinite(r.dual_residual) && r.primal_residual < tol &&
+           r.dual_residual < tol;
+  }
+
+  void note_qp(const qp::Info<T>& r) {
+    qp_iters_ = r.iterations;
+    qp_status_ = static_cast<int>(r.status);
+    w_.info.qp_iterations += r.iterations;
+    w_.info.time_qp += r.solve_time;
+  }
+
+  void copy_step(const T* d, const T* y, const T* z, const T* zb) {
+    for (int j = 0; j < n; ++j) {
+      w_.d[j] = d[j];
+      w_.qzb[j] = zb[j];
+    }
+    for (int i = 0; i < me; ++i) w_.qy[i] = y[i];
+    for (int i = 0; i < mi; ++i) w_.qz[i] = z[i];
+  }
+
+  /// The elastic QP: variables (d, u_eq, l_eq, u_in, l_in), u, l >= 0 with cost rho * sum(u + l):
+  ///   J_eq d - u_eq + l_eq = -c_eq,   ql <= J_in d - u_in + l_in <= qu.
+  /// The penalty rho is raised (up to elastic_penalty_max) while the step does not reduce the
+  /// linearized violation; with rho at its maximum and no predicted decrease, the point is a
+  /// stationary point of the violation: LOCALLY_INFEASIBLE.
+  Status solve_elastic() {
+    if constexpr (!Prob::elastic) {
+      return Status::LOCALLY_INFEASIBLE;
+    } else {
+      const T theta0 = theta(w_.ge.ptr(), w_.gi.ptr());
+      for (;;) {
+        T* He = w_.He.ptr();
+        for (long k = 0; k < long(ne) * ne; ++k) He[k] = T(0);
+        for (int i = 0; i < n; ++i)
+          for (int j = 0; j < n; ++j) He[i * ne + j] = w_.H[i * n + j];
+        for (int j = 0; j < ne; ++j) {
+          w_.qe[j] = j < n ? w_.q[j] : rho_el_;
+          w_.dle[j] = j < n ? w_.dl[j] : T(0);
+          w_.due[j] = j < n ? w_.du[j] : detail::inf<T>();
+        }
+        for (long k = 0; k < long(me) * ne; ++k) w_.Jee[k] = T(0);
+        for (long k = 0; k < long(mi) * ne; ++k) w_.Jie[k] = T(0);
+        for (int i = 0; i < me; ++i) {
+          for (int j = 0; j < n; ++j) w_.Jee[i * ne + j] = w_.Jes[i * n + j];
+          w_.Jee[i * ne + n + i] = T(-1);
+          w_.Jee[i * ne + n + me + i] = T(1);
+        }
+        for (int i = 0; i < mi; ++i) {
+          for (int j = 0; j < n; ++j) w_.Jie[i * ne + j] = w_.Jis[i * n + j];
+          w_.Jie[i * ne + n + 2 * me + i] = T(-1);
+          w_.Jie[i * ne + n + 2 * me + mi + i] = T(1);
+        }
+        const qp::Info<T> r = qp::solve_dense(w_.qp_el, qp_settings(), He, w_.qe.ptr(), me ? w_.Jee.ptr() : nullptr,
+                                              me ? w_.qb.ptr() : nullptr, mi ? w_.Jie.ptr() : nullptr,
+                                              mi ? w_.ql.ptr() : nullptr, mi ? w_.qu.ptr() : nullptr, w_.dle.ptr(),
+                                              w_.due.ptr());
+        note_qp(r);
+        w_.info.elastic_iterations += 1;
+        if (r.status != qp::Status::SOLVED && !(r.status == qp::Status::MAX_ITER_REACHED && qp_usable(r)))
+          return Status::QP_FAILURE;
+        const T* v = w_.qp_el.core.x.ptr();
+        T lin = T(0);
+        for (int j = n; j < ne; ++j) lin += detail::max2(v[j], T(0));
+        const bool decrease = theta0 - lin > st_.infeasibility_tol * detail::max2(T(1), theta0);
+        if (!decrease) {
+          if (rho_el_ < st_.elastic_penalty_max) {
+            rho_el_ = detail::min2(st_.elastic_penalty_max, T(10) * rho_el_);
+            continue;
+          }
+          return Status::LOCALLY_INFEASIBLE;
+        }
+        copy_step(v, w_.qp_el.core.y.ptr(), w_.qp_el.core.z.ptr(), w_.qp_el.core.z_box.ptr());
+        lin_viol_ = lin;
+        if (nu_ < rho_el_) nu_ = rho_el_;
+        return Status::MAX_ITER;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ line searches
+  /// Backtracking on the l1 merit; leaves the accepted point in xt.
+  bool merit_search(T merit0, T D, T theta0, T& alpha, bool elastic) {
+    if (!(D < T(0))) D = -std::fabs(D);  // not a descent direction (numerically): still require decrease
+    const T eta = st_.armijo;
+    T f_t = T(0);
+    for (alpha = T(1); alpha >= st_.min_step; alpha *= st_.backtrack) {
+      for (int j = 0; j < n; ++j) w_.xt[j] = clip(j, w_.x[j] + alpha * w_.d[j]);
+      if (eval_values(w_.xt.ptr(), f_t)) {
+        const T m_t = w_.sf * f_t + nu_ * theta(w_.ge_t.ptr(), w_.gi_t.ptr());
+        if (m_t <= merit0 + eta * alpha * D) return true;
+        if (alpha == T(1) && st_.second_order_correction && !elastic && (me + mi) > 0 &&
+            theta(w_.ge_t.ptr(), w_.gi_t.ptr()) > theta0 && soc_step(merit0, D))
+          return true;
+      }
+    }
+    return false;
+  }
+
+  /// Second-order correction: re-solve the QP with the constraints shifted by c(x + d) - J d (the
+  /// values at x + d are in ge_t, gi_t). On rejection the first step d is restored; the multipliers
+  /// of the correction QP stay (an estimate as good as the first one's).
+  bool soc_step(T merit0, T D) {
+    T* d = w_.d.ptr();
+    for (int j = 0; j < n; ++j) w_.dsoc[j] = d[j];
+    bool elastic = false;
+    bool ok = solve_qp(true, elastic) == Status::MAX_ITER;
+    if (ok) {
+      T f_t = T(0);
+      for (int j = 0; j < n; ++j) w_.xt[j] = clip(j, w_.x[j] + d[j]);
+      ok = eval_values(w_.xt.ptr(), f_t) &&
+           w_.sf * f_t + nu_ * theta(w_.ge_t.ptr(), w_.gi_t.ptr()) <= merit0 + st_.armijo * D;
+    }
+    if (!ok)
+      for (int j = 0; j < n; ++j) d[j] = w_.dsoc[j];
+    w_.info.soc_steps += ok ? 1 : 0;
+    return ok;
+  }
+
+  /// Filter line search (Waechter & Biegler 2006) on (theta, sf f).
+  bool filter_search(T phi0, T gd, T theta0, T& alpha, bool elastic) {
+    (void)elastic;
+    constexpr T gamma_theta = T(1e-5), gamma_phi = T(1e-8), s_theta = T(1.1), s_phi = T(2.3), delta_sw = T(1);
+    const T theta_min = T(1e-4) * detail::max2(T(1), theta0);
+    T f_t = T(0);
+    for (alpha = T(1); alpha >= st_.min_step; alpha *= st_.backtrack) {
+      for (int j = 0; j < n; ++j) w_.xt[j] = clip(j, w_.x[j] + alpha * w_.d[j]);
+      if (!eval_values(w_.xt.ptr(), f_t)) continue;
+      const T th = theta(w_.ge_t.ptr(), w_.gi_t.ptr());
+      const T ph = w_.sf * f_t;
+      if (th > theta_max_ || in_filter(th, ph)) continue;
+      const bool switching = gd < T(0) && alpha * std::pow(-gd, s_phi) > delta_sw * std::pow(theta0, s_theta);
+      if (theta0 <= theta_min && switching) {
+        if (ph <= phi0 + st_.armijo * alpha * gd) return true;  // f-type: filter unchanged
+        continue;
+      }
+      if (th <= (T(1) - gamma_theta) * theta0 || ph <= phi0 - gamma_phi * theta0) {
+        add_filter((T(1) - gamma_theta) * theta0, phi0 - gamma_phi * theta0);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  bool in_filter(T th, T ph) const {
+    for (int k = 0; k < w_.filt_len; ++k)
+      if (th >= w_.filt_theta[k] && ph >= w_.filt_phi[k]) return true;
+    return false;
+  }
+
+  void add_filter(T th, T ph) {
+    // drop entries the new one dominates, then append (the oldest goes when full)
+    int k2 = 0;
+    for (int k = 0; k < w_.filt_len; ++k) {
+      if (w_.filt_theta[k] >= th && w_.filt_phi[k] >= ph) continue;
+      w_.filt_theta[k2] = w_.filt_theta[k];
+      w_.filt_phi[k2] = w_.filt_phi[k];
+      ++k2;
+    }
+    if (k2 == W::kFilterCap) {
+      for (int k = 1; k < k2; ++k) {
+        w_.filt_theta[k - 1] = w_.filt_theta[k];
+        w_.filt_phi[k - 1] = w_.filt_phi[k];
+      }
+      --k2;
+    }
+    w_.filt_theta[k2] = th;
+    w_.filt_phi[k2] = ph;
+    w_.filt_len = k2 + 1;
+  }
+
+  T clip(int j, T v) const { return detail::min2(detail::max2(v, w_.xl[j]), w_.xu[j]); }
+
+  // ------------------------------------------------------------------ BFGS
+  void bfgs_reset() {
+    T* B = w_.B.ptr();
+    for (long k = 0; k < long(n) * n; ++k) B[k] = T(0);
+    for (int i = 0; i < n; ++i) B[i * n + i] = T(1);
+  }
+
+  /// Gradient of the scaled Lagrangian at the current x with the multipliers the step will give.
+  void lagrangian_gradient(T* out, T alpha) {
+    for (int j = 0; j < n; ++j) {
+      T r = w_.sf * w_.grad[j];
+      for (int i = 0; i < me; ++i) r += w_.se[i] * w_.Je[i * n + j] * (w_.y[i] + alpha * (w_.qy[i] - w_.y[i]));
+      for (int i = 0; i < mi; ++i) r += w_.si[i] * w_.Ji[i * n + j] * (w_.z[i] + alpha * (w_.qz[i] - w_.z[i]));
+      out[j] = r;
+    }
+  }
+
+  /// Damped BFGS (Powell): B <- B - Bs s'B / s'Bs + r r' / s'r with r = theta y + (1 - theta) Bs.
+  void bfgs_update() {
+    T* B = w_.B.ptr();
+    T* s = w_.sv.ptr();
+    T* yv = w_.yv.ptr();
+    lagrangian_gradient(yv, T(0));  // multipliers already updated: alpha 0 reads y, z as they are
+    for (int j = 0; j < n; ++j) yv[j] -= w_.gl0[j];
+    T* Bs = w_.dsoc.ptr();
+    T sBs = T(0), sy = T(0);
+    for (int i = 0; i < n; ++i) {
+      T r = T(0);
+      for (int j = 0; j < n; ++j) r += B[i * n + j] * s[j];
+      Bs[i] = r;
+      sBs += s[i] * r;
+      sy += s[i] * yv[i];
+    }
+    if (!(sBs > T(0)) || !std::isfinite(sy)) return;
+    T th = T(1);
+    if (sy < T(0.2) * sBs) th = T(0.8) * sBs / (sBs - sy);
+    T sr = T(0);
+    for (int i = 0; i < n; ++i) {
+      yv[i] = th * yv[i] + (T(1) - th) * Bs[i];
+      sr += s[i] * yv[i];
+    }
+    if (!(sr > T(0))) return;
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j) B[i * n + j] += yv[i] * yv[j] / sr - Bs[i] * Bs[j] / sBs;
+  }
+};
+
+}  // namespace sqp
+}  // namespace anvil

@@ -1,3 +1,14 @@
 from anvil.opti.qp import QPResult, QPSettings, QPSolver, QPStatus
+from anvil.opti.sqp import (
+  DenseProblem,
+  DenseSQPFunction,
+  Globalization,
+  HessianApproximation,
+  SparseProblem,
+  SQPResult,
+  SQPSettings,
+  SQPStatus,
+)
 
-__all__ = ["QPResult", "QPSettings", "QPSolver", "QPStatus"]
+__all__ = ["DenseProblem", "DenseSQPFunction", "Globalization", "HessianApproximation", "QPResult", "QPSettings",
+           "QPSolver", "QPStatus", "SQPResult", "SQPSettings", "SQPStatus", "SparseProblem"]

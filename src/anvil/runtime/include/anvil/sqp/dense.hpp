@@ -22,6 +22,9 @@
 #pragma once
 #include <chrono>
 #include <cmath>
+#ifdef SQP_DEBUG
+#include <cstdio>
+#endif
 
 #include "anvil/qp/dense.hpp"
 #include "anvil/sqp/settings.hpp"
@@ -150,6 +153,7 @@ class DenseSqp {
     rho_el_ = st_.elastic_penalty;
     w_.filt_len = 0;
     have_best_ = false;
+    elastic_mode_ = false;
     if (st_.hessian == HessianApproximation::BFGS) bfgs_reset();
     for (int k = 0;; ++k) {
       info.iterations = k;
@@ -171,6 +175,7 @@ class DenseSqp {
   Clock::time_point t0_;
   T nu_ = T(0), delta_ = T(0), prev_delta_ = T(0), rho_el_ = T(0), theta_max_ = T(0);
   bool have_best_ = false;
+  bool elastic_mode_ = false;  ///< solve the elastic QP directly (entered on an inconsistent linearization)
   T best_score_ = T(0);
   int qp_iters_ = 0, qp_status_ = 0;
   T lin_viol_ = T(0);  ///< scaled l1 violation of the linearized constraints after the QP step
@@ -366,8 +371,9 @@ class DenseSqp {
 
   Info<T> finish(Status s) {
     Info<T>& info = w_.info;
-    if (s != Status::SOLVED && s != Status::INVALID_INPUT && have_best_) {
-      // the best iterate seen (by the largest residual relative to its tolerance)
+    if (s != Status::SOLVED && s != Status::INVALID_INPUT && s != Status::LOCALLY_INFEASIBLE && have_best_) {
+      // the best iterate seen (by the largest residual relative to its tolerance); a locally infeasible
+      // solve returns the point where the violation is stationary
       for (int j = 0; j < n; ++j) {
         w_.x[j] = w_.x_best[j];
         w_.zb[j] = w_.zb_best[j];
@@ -525,7 +531,7 @@ class DenseSqp {
       w_.ql[i] = w_.si[i] * (w_.lb[i] - g);  // -inf stays -inf
       w_.qu[i] = w_.si[i] * (w_.ub[i] - g);
     }
-    if (!elastic) {
+    if (!elastic && !(elastic_mode_ && !soc)) {
       qp::WarmStart<T> warm;
       warm.x = nullptr;
       const qp::Info<T> r = qp::solve_dense(w_.qp, qp_settings(), w_.H.ptr(), w_.q.ptr(), me ? w_.Jes.ptr() : nullptr,
@@ -533,20 +539,39 @@ class DenseSqp {
                                             mi ? w_.ql.ptr() : nullptr, mi ? w_.qu.ptr() : nullptr, w_.dl.ptr(),
                                             w_.du.ptr(), warm);
       note_qp(r);
+#ifdef SQP_DEBUG
+      std::printf("  qp delta=%g status=%d it=%d x=%g %g\n", double(delta), int(r.status), r.iterations, double(w_.x[0]), double(w_.x[1]));
+#endif
       if (r.status == qp::Status::SOLVED || (r.status == qp::Status::MAX_ITER_REACHED && qp_usable(r))) {
         copy_step(w_.qp.core.x.ptr(), w_.qp.core.y.ptr(), w_.qp.core.z.ptr(), w_.qp.core.z_box.ptr());
         lin_viol_ = T(0);
-        return Status::MAX_ITER;
+        // multipliers beyond the elastic penalty: the linearization is nearly inconsistent (SNOPT's
+        // rule for entering elastic mode); the elastic QP bounds them by the penalty
+        if (!Prob::elastic || soc || max_constraint_multiplier() <= rho_el_) return Status::MAX_ITER;
+      } else if (!Prob::elastic || soc) {
+        return qp_failure(r);
       }
-      if (r.status != qp::Status::PRIMAL_INFEASIBLE || !Prob::elastic || soc) return soc ? Status::QP_FAILURE
-                                                                                          : qp_failure(r);
+      // infeasible, or failed (a nearly inconsistent linearization stalls the QP): elastic mode, kept
+      // until an elastic step satisfies the linearized constraints (SNOPT)
       elastic = true;
     }
-    return solve_elastic();
+    const Status s = solve_elastic();
+    elastic_mode_ = s == Status::MAX_ITER && lin_viol_ > T(0);
+    return s;
+  }
+
+  /// Scaled violation below which a point counts as feasible.
+  T feas_tol() const { return detail::min2(st_.tol_eq, st_.tol_ineq); }
+
+  T max_constraint_multiplier() const {
+    T r = T(0);
+    for (int i = 0; i < me; ++i) r = detail::max2(r, std::fabs(w_.qy[i]));
+    for (int i = 0; i < mi; ++i) r = detail::max2(r, std::fabs(w_.qz[i]));
+    return r;
   }
 
   Status qp_failure(const qp::Info<T>& r) const {
-    if (r.status == qp::Status::PRIMAL_INFEASIBLE) return Status::LOCALLY_INFEASIBLE;
+    (void)r;  // an infeasible QP without the elastic mode is a QP failure too: the NLP may be feasible
     return Status::QP_FAILURE;
   }
 
@@ -611,19 +636,24 @@ class DenseSqp {
                                               w_.due.ptr());
         note_qp(r);
         w_.info.elastic_iterations += 1;
+#ifdef SQP_DEBUG
+        std::printf("  elastic rho=%g status=%d it=%d theta0=%g\n", double(rho_el_), int(r.status), r.iterations, double(theta0));
+#endif
         if (r.status != qp::Status::SOLVED && !(r.status == qp::Status::MAX_ITER_REACHED && qp_usable(r)))
           return Status::QP_FAILURE;
         const T* v = w_.qp_el.core.x.ptr();
         T lin = T(0);
         for (int j = n; j < ne; ++j) lin += detail::max2(v[j], T(0));
-        const bool decrease = theta0 - lin > st_.infeasibility_tol * detail::max2(T(1), theta0);
-        if (!decrease) {
-          if (rho_el_ < st_.elastic_penalty_max) {
-            rho_el_ = detail::min2(st_.elastic_penalty_max, T(10) * rho_el_);
-            continue;
-          }
-          return Status::LOCALLY_INFEASIBLE;
+        // steering (after Byrd, Nocedal & Waltz 2008, simplified): while the step leaves the linearized
+        // constraints violated and removes less than a tenth of the violation, raise the penalty; at
+        // its maximum, no predicted decrease means the point is stationary for the violation
+        const T decrease = theta0 - lin;
+        if (lin > T(0) && decrease < T(0.1) * theta0 && rho_el_ < st_.elastic_penalty_max) {
+          rho_el_ = detail::min2(st_.elastic_penalty_max, T(10) * rho_el_);
+          continue;
         }
+        if (decrease <= st_.infeasibility_tol * detail::max2(T(1), theta0) && theta0 > feas_tol())
+          return Status::LOCALLY_INFEASIBLE;
         copy_step(v, w_.qp_el.core.y.ptr(), w_.qp_el.core.z.ptr(), w_.qp_el.core.z_box.ptr());
         lin_viol_ = lin;
         if (nu_ < rho_el_) nu_ = rho_el_;

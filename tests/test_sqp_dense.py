@@ -199,3 +199,11 @@ def test_bounds_broadcast_and_per_call_override(hs071: DenseSQPFunction):
   res = hs071(x0=np.array([1.0, 5, 5, 1]), x_ub=np.array([5.0, 5, 5, 1.2]))
   assert res.status is SQPStatus.SOLVED
   assert res.x[3] == pytest.approx(1.2, abs=1e-9) and res.lam_box[3] > 0
+
+
+def test_bounds_as_tensors():
+  p = hs071_problem()
+  prob = DenseProblem(cost_fn=p.cost_fn, eq_constraints_fn=p.eq_constraints_fn, ineq_constraints_fn=p.ineq_constraints_fn,
+                      x_lb=Tensor(np.ones(4)), x_ub=Tensor([5.0, 5, 5, 5]), eq_rhs=Tensor([40.0]), ineq_lb=25.0)
+  np.testing.assert_array_equal(prob.bounds["x_ub"], 5.0)
+  assert prob.bounds["ineq_ub"][0] == np.inf  # only the lower bound given: no upper bound

@@ -48,9 +48,9 @@ def as_vector(where: str, what: str, value: Any, size: int, default: float) -> n
   from anvil.language import Tensor
 
   if isinstance(value, Tensor):
-    from anvil._tinygrad import tensor_constant_data
+    from anvil._tinygrad import tensor_values
 
-    value = tensor_constant_data(value, f"{where}: {what}")
+    value = tensor_values(where, what, value)
   if isinstance(value, str | bytes) or np.iscomplexobj(value):
     raise TypeError(f"{where}: {what} must be real numbers, got {type(value).__name__}")
   try:

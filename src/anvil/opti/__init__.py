@@ -8,7 +8,8 @@ from anvil.opti.sqp import (
   SQPResult,
   SQPSettings,
   SQPStatus,
+  SparseSQPFunction,
 )
 
 __all__ = ["DenseProblem", "DenseSQPFunction", "Globalization", "HessianApproximation", "QPResult", "QPSettings",
-           "QPSolver", "QPStatus", "SQPResult", "SQPSettings", "SQPStatus", "SparseProblem"]
+           "QPSolver", "QPStatus", "SQPResult", "SQPSettings", "SQPStatus", "SparseProblem", "SparseSQPFunction"]

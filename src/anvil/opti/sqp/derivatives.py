@@ -10,8 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import scipy.sparse as sp
+
 from anvil.ad.dense import jacobian_tensor
 from anvil.ad.primitives import vjp
+from anvil.ad.sparse import hessian_sparsity, jacobian_sparsity, spjacobian_tensor
 from anvil.codegen import Arg, NumericalFunction
 from anvil.language import Tensor
 from anvil.opti.sqp.problem import DenseProblem
@@ -52,7 +56,6 @@ def dense_callbacks(name: str, prob: DenseProblem, hessian: HessianApproximation
   """The callbacks of a dense SQP named ``name`` for ``prob``."""
   dt = prob.dtype
   xp = (Arg(prob.nx, dt), Arg(prob.np, dt))
-  lowering: dict[str, Any] = {}
 
   def obj(x: Tensor, p: Tensor) -> Tensor:
     """Objective."""
@@ -96,7 +99,7 @@ def dense_callbacks(name: str, prob: DenseProblem, hessian: HessianApproximation
     J = jacobian_tensor(r, x)
     return (J.T @ J) * sigma.reshape(())
 
-  nf = lambda nm, fn, ins: NumericalFunction(f"{name}_{nm}", fn, ins, **lowering)  # noqa: E731
+  nf = lambda nm, fn, ins: NumericalFunction(f"{name}_{nm}", fn, ins)  # noqa: E731
   has_con = prob.neq + prob.nin > 0
   hess = None
   if hessian == HessianApproximation.EXACT:
@@ -110,3 +113,89 @@ def dense_callbacks(name: str, prob: DenseProblem, hessian: HessianApproximation
     con_jac=nf("con_jac", con_jac, xp) if has_con else None,
     hess=hess,
   )
+
+
+def _csc(pat: Any, shape: tuple[int, int]) -> sp.csc_array:
+  out = sp.csc_array(pat, shape=shape, dtype=bool) if pat is not None else sp.csc_array(shape, dtype=bool)
+  out.sort_indices()
+  return out
+
+
+def _scatter(vals: Tensor, src: sp.csc_array, dst: sp.csc_array) -> Tensor:
+  """Values of pattern ``src`` (CSC order) placed at their positions in the larger pattern ``dst``
+  (entries of ``dst`` not in ``src`` are 0)."""
+  if src.nnz == dst.nnz:
+    return vals
+  key = lambda a: np.repeat(np.arange(a.shape[1]), np.diff(a.indptr)) * a.shape[0] + a.indices  # noqa: E731
+  pos = np.searchsorted(key(src), key(dst))
+  hit = (pos < src.nnz) & (key(src)[np.minimum(pos, max(src.nnz - 1, 0))] == key(dst)) if src.nnz else np.zeros(
+    dst.nnz, bool)
+  idx = np.where(hit, pos, src.nnz).astype(np.int32)
+  padded = Tensor.cat(vals.reshape(-1), vals.const_like(0).reshape(1).expand(1)) if src.nnz else vals.const_like(
+    0).reshape(1)
+  return padded[Tensor(idx)]
+
+
+def sparse_callbacks(name: str, prob: DenseProblem, hessian: HessianApproximation
+                     ) -> tuple[Callbacks, dict[str, sp.csc_array]]:
+  """The callbacks of a sparse SQP and the CSC patterns their values follow: ``J_eq``, ``J_in`` and
+  ``H`` (upper triangle of the Lagrangian's Hessian, with the full diagonal for regularization)."""
+  dt = prob.dtype
+  n = prob.nx
+  xp = (Arg(n, dt), Arg(prob.np, dt))
+  hin = (*xp, Arg(1, dt), Arg(prob.neq, dt), Arg(prob.nin, dt))
+
+  def lagrangian(x: Tensor, p: Tensor, sigma: Tensor, lam_eq: Tensor, lam_in: Tensor) -> Tensor:
+    lag = _cost(prob, x, p) * sigma.reshape(())
+    cs = _constraints(prob, x, p)
+    k = 0
+    if prob.neq:
+      lag = lag + (cs[k] * lam_eq).sum()
+      k += 1
+    if prob.nin:
+      lag = lag + (cs[k] * lam_in).sum()
+    return lag
+
+  pats = {
+    "J_eq": _csc(jacobian_sparsity(prob.eq_constraints_fn) if prob.neq else None, (prob.neq, n)),
+    "J_in": _csc(jacobian_sparsity(prob.ineq_constraints_fn) if prob.nin else None, (prob.nin, n)),
+  }
+  if hessian == HessianApproximation.GAUSS_NEWTON:
+    Jr = jacobian_sparsity(prob.residual_fn).astype(np.int64)
+    hfull = sp.csc_array((Jr.T @ Jr) != 0)
+  else:
+    hfull = hessian_sparsity(NumericalFunction(f"{name}_lagrangian", lagrangian, hin))
+  pats["H"] = _csc(sp.triu(sp.csc_array(hfull, dtype=bool) + sp.identity(n, dtype=bool, format="csc")), (n, n))
+  H = pats["H"]
+
+  def con_jac(x: Tensor, p: Tensor) -> tuple[Tensor, ...]:
+    """Constraint values and the CSC values of their Jacobians."""
+    out: list[Tensor] = []
+    for c, key in zip(_constraints(prob, x, p), [k for k, m in (("J_eq", prob.neq), ("J_in", prob.nin)) if m],
+                      strict=True):
+      vals, info = spjacobian_tensor(c, x)
+      out += [c, _scatter(vals, info.pattern(), pats[key])]
+    return tuple(out)
+
+  def hess_exact(x: Tensor, p: Tensor, sigma: Tensor, lam_eq: Tensor, lam_in: Tensor) -> Tensor:
+    """Upper-triangular CSC values of the Hessian of sigma f + lam_eq'g_eq + lam_in'g_in."""
+    lag = lagrangian(x, p, sigma, lam_eq, lam_in)
+    (g,) = vjp(lag, x, lag.const_like(1.0))
+    vals, info = spjacobian_tensor(g.reshape(n), x, symmetric=True, upper=True)
+    return _scatter(vals, info.pattern(), H)
+
+  def hess_gn(x: Tensor, p: Tensor, sigma: Tensor, lam_eq: Tensor, lam_in: Tensor) -> Tensor:
+    """Upper-triangular CSC values of the Gauss-Newton Hessian sigma J_r'J_r."""
+    del lam_eq, lam_in
+    r = prob.residual_fn.fn(x, p).reshape(prob.nres)
+    J = jacobian_tensor(r, x)
+    full = ((J.T @ J) * sigma.reshape(())).reshape(-1)
+    cols = np.repeat(np.arange(n), np.diff(H.indptr))
+    return full[Tensor((H.indices * n + cols).astype(np.int32))]
+
+  dense = dense_callbacks(name, prob, HessianApproximation.BFGS)  # values, objective and gradient are dense
+  nf = lambda nm, fn, ins: NumericalFunction(f"{name}_{nm}", fn, ins)  # noqa: E731
+  hess = nf("hess", hess_gn if hessian == HessianApproximation.GAUSS_NEWTON else hess_exact, hin)
+  cb = Callbacks(obj=dense.obj, obj_grad=dense.obj_grad, con=dense.con,
+                 con_jac=nf("con_jac", con_jac, xp) if dense.con is not None else None, hess=hess)
+  return cb, pats

@@ -1,5 +1,6 @@
-"""``DenseSQPFunction``: an SQP solver whose whole loop is generated C++ (``anvil/sqp/dense.hpp``),
-callable from Python through the fast native path and exportable with ``generate_module``."""
+"""``DenseSQPFunction`` / ``SparseSQPFunction``: SQP solvers whose whole loop is generated C++
+(``anvil/sqp/sqp.hpp``), callable from Python through the fast native path and exportable with
+``generate_module``. Each QP subproblem is solved by a generated ``QPSolver`` (a dependency)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ import numpy as np
 from anvil.codegen import FunctionBase, NumericalFunction
 from anvil.codegen.common import check_identifier, collect_functions, render_module
 from anvil.codegen.templates import render
-from anvil.opti.sqp.derivatives import Callbacks, dense_callbacks
-from anvil.opti.sqp.problem import DenseProblem, as_vector, check_bounds
+import scipy.sparse as sp
+
+from anvil.opti.qp import QPSolver
+from anvil.opti.sqp.derivatives import Callbacks, dense_callbacks, sparse_callbacks
+from anvil.opti.sqp.problem import DenseProblem, SparseProblem, as_vector, check_bounds
 from anvil.opti.sqp.spec import HISTORY_FIELDS, INFO, SETTINGS, Globalization, HessianApproximation, SQPStatus
 
 SQPSettings = SETTINGS.make_dataclass(__name__)
@@ -74,41 +78,68 @@ def _literals(v: np.ndarray) -> list[str]:
   return out
 
 
-class DenseSQPFunction(FunctionBase):
-  """An SQP solver for a ``DenseProblem`` (dense derivatives and dense QPs).
+def _pattern_ctx(name: str, pat: sp.csc_array, diag: bool = False) -> dict[str, Any]:
+  pat = sp.csc_array(pat)
+  pat.sort_indices()
+  rows = pat.indices.astype(np.int64)
+  cols = np.repeat(np.arange(pat.shape[1]), np.diff(pat.indptr))
+  ctx: dict[str, Any] = {"name": name, "nnz": int(pat.nnz), "row": rows.tolist(), "col": cols.tolist(), "diag": []}
+  if diag:
+    where = {(int(r), int(c)): k for k, (r, c) in enumerate(zip(rows, cols, strict=True))}
+    ctx["diag"] = [where[(i, i)] for i in range(pat.shape[0])]
+  return ctx
 
-  Args:
-    name: C++ identifier: the solver's namespace in generated code; callbacks are named
-      ``<name>_obj``, ``<name>_obj_grad``, ``<name>_con``, ``<name>_con_jac``, ``<name>_hess``.
-    problem: the ``DenseProblem``.
-    settings: ``SQPSettings`` (or a dict of its fields); baked into the exported
-      ``default_settings()`` and used by calls that give none. ``settings.hessian`` decides which
-      Hessian is generated (EXACT, or GAUSS_NEWTON for a ``residual_fn`` problem; BFGS none).
-    elastic: build the elastic QP used when a linearization is inconsistent (doubles the QP
-      workspace of constrained problems; without it such a point ends with LOCALLY_INFEASIBLE).
-  """
+
+def _elastic_patterns(n: int, Je: sp.csc_array, Ji: sp.csc_array, H: sp.csc_array
+                      ) -> tuple[sp.csc_array, sp.csc_array, sp.csc_array]:
+  """Patterns of the elastic QP in (d, u_eq, l_eq, u_in, l_in): J's columns first, then identities."""
+  me, mi = Je.shape[0], Ji.shape[0]
+  Ie, Ii = sp.identity(me, format="csc"), sp.identity(mi, format="csc")
+  A = sp.hstack([Je, Ie, Ie, sp.csc_array((me, 2 * mi))], format="csc")
+  G = sp.hstack([Ji, sp.csc_array((mi, 2 * me)), Ii, Ii], format="csc")
+  P = sp.block_diag([H, sp.csc_array((2 * (me + mi), 2 * (me + mi)))], format="csc")
+  return P, A, G
+
+
+class _SQPFunction(FunctionBase):
+  """What the dense and sparse SQP solvers share: settings, C++ emission, the native call path."""
+
+  kind = ""
+  problem_type: type = DenseProblem
 
   def __init__(self, name: str, problem: DenseProblem, settings: Any = None, *, elastic: bool = True,
                cxx_flags: tuple[str, ...] = ("-O2",)) -> None:
     self.name = check_identifier(name, "SQP solver name")
     self._where = f"{type(self).__name__} {name!r}"
-    if not isinstance(problem, DenseProblem):
-      raise TypeError(f"{self._where}: problem must be a DenseProblem, got {type(problem).__name__}")
+    if not isinstance(problem, self.problem_type) or (self.kind == "dense" and isinstance(problem, SparseProblem)):
+      raise TypeError(f"{self._where}: problem must be a {self.problem_type.__name__}, got {type(problem).__name__}")
     self.problem = problem
     self.settings = SETTINGS.coerce(settings, SQPSettings, self._where)
     hess = HessianApproximation(self.settings.hessian)
     if hess == HessianApproximation.GAUSS_NEWTON and problem.residual_fn is None:
       raise ValueError(f"{self._where}: hessian=GAUSS_NEWTON needs a problem with residual_fn (cost 1/2 |r|^2)")
+    if hess == HessianApproximation.BFGS and self.kind == "sparse":
+      raise ValueError(f"{self._where}: hessian=BFGS is dense only (a dense n x n update); use EXACT or "
+                       "GAUSS_NEWTON, or DenseSQPFunction")
     self.hessian = hess
     self.elastic = bool(elastic) and problem.neq + problem.nin > 0
     self.cxx_flags = tuple(cxx_flags)
-    self.callbacks: Callbacks = dense_callbacks(name, problem, hess)
     self._lock = threading.Lock()
     self._native: tuple[Any, ctypes.CDLL] | None = None
+    self._build()
 
-  # ------------------------------------------------------------------ FunctionBase
+  def _build(self) -> None:
+    """Sets callbacks, qp, qp_elastic, _patterns and _layouts."""
+    raise NotImplementedError
+
   def dependencies(self) -> list[FunctionBase]:
-    return list(self.callbacks.all())
+    return [*self.callbacks.all(), self.qp, *([self.qp_elastic] if self.qp_elastic is not None else [])]
+
+  def _qp_solvers(self, P: Any, A: Any, G: Any, n: int, backend: str, suffix: str) -> QPSolver:
+    p = self.problem
+    return QPSolver(f"{self.name}_{suffix}", n, P=P, A=A if p.neq else None, G=G if p.nin else None,
+                    dtype=p.dtype, backend=backend, cxx_flags=self.cxx_flags)
+
 
   @property
   def ctype(self) -> str:
@@ -116,12 +147,11 @@ class DenseSQPFunction(FunctionBase):
 
   @property
   def header_includes(self) -> set[str]:
-    return {'#include "anvil/sqp/dense.hpp"'}
+    return {'#include "anvil/sqp/sqp.hpp"'}
 
   @property
   def runtime_headers(self) -> set[str]:
-    return {"anvil/qp/common.hpp", "anvil/qp/core.hpp", "anvil/qp/dense.hpp", "anvil/sqp/dense.hpp",
-            "anvil/sqp/settings.hpp"}
+    return {"anvil/qp/common.hpp", "anvil/sqp/sqp.hpp", "anvil/sqp/settings.hpp"}
 
   def _ctx(self) -> dict[str, Any]:
     p, cb = self.problem, self.callbacks
@@ -146,8 +176,11 @@ class DenseSQPFunction(FunctionBase):
         lit = f"{'double' if f.kind == 'double' else 'Scalar'}({float(v)!r})"
       lines.append(f"s.{f.name} = {lit};")
     b = p.bounds
+    qps = [{"alias": "Qp", "what": "QP subproblem", "name": self.qp.name},
+           {"alias": "QpEl", "what": "elastic QP", "name": self.qp_elastic.name if self.qp_elastic else None}]
     return {"s": {
-      "name": self.name, "ctype": self.ctype, "nx": p.nx, "np": p.np, "neq": p.neq, "nin": p.nin,
+      "name": self.name, "ctype": self.ctype, "kind": self.kind, "patterns": self._patterns,
+      "layouts": self._layouts, "qps": qps, "nx": p.nx, "np": p.np, "neq": p.neq, "nin": p.nin,
       "history": _HISTORY_CAP, "elastic": self.elastic, "has_hessian": cb.hess is not None,
       "hessian_name": self.hessian.name, "callback_names": [f.name for f in cb.all()],
       "callbacks": [v for v in named.values() if v is not None], "cb": named,
@@ -157,11 +190,11 @@ class DenseSQPFunction(FunctionBase):
 
   @property
   def header_code(self) -> str:
-    return render("sqp_dense.hpp.j2", **self._ctx())
+    return render("sqp.hpp.j2", **self._ctx())
 
   @property
   def source_code(self) -> str:
-    return render("sqp_dense.cpp.j2", **self._ctx())
+    return render("sqp.cpp.j2", **self._ctx())
 
   # ------------------------------------------------------------------ native path
   def jit_source(self) -> str:
@@ -200,7 +233,7 @@ class DenseSQPFunction(FunctionBase):
         self._native = (caller, lib)
     return self._native[0]
 
-  def compile(self) -> DenseSQPFunction:
+  def compile(self) -> _SQPFunction:
     """Builds (or loads from the cache) the native library now; returns self."""
     self._caller()
     return self
@@ -279,5 +312,59 @@ class DenseSQPFunction(FunctionBase):
     return arr
 
 
-__all__ = ["DenseSQPFunction", "Globalization", "HessianApproximation", "SQPResult", "SQPSettings", "SQPStatus",
+
+class DenseSQPFunction(_SQPFunction):
+  """An SQP solver for a ``DenseProblem`` (dense derivatives and dense QPs).
+
+  Args:
+    name: C++ identifier: the solver's namespace in generated code; callbacks are named
+      ``<name>_obj``, ``<name>_obj_grad``, ``<name>_con``, ``<name>_con_jac``, ``<name>_hess``.
+    problem: the ``DenseProblem``.
+    settings: ``SQPSettings`` (or a dict of its fields); baked into the exported
+      ``default_settings()`` and used by calls that give none. ``settings.hessian`` decides which
+      Hessian is generated (EXACT, or GAUSS_NEWTON for a ``residual_fn`` problem; BFGS none).
+    elastic: build the elastic QP used when a linearization is inconsistent (doubles the QP
+      workspace of constrained problems; without it such a point ends with LOCALLY_INFEASIBLE).
+  """
+
+  kind = "dense"
+
+  def _build(self) -> None:
+    p = self.problem
+    n, me, mi = p.nx, p.neq, p.nin
+    self.callbacks: Callbacks = dense_callbacks(self.name, p, self.hessian)
+    self.qp = self._qp_solvers((n, n), (me, n), (mi, n), n, "dense", "qp")
+    ne = n + 2 * (me + mi)
+    self.qp_elastic = self._qp_solvers((ne, ne), (me, ne), (mi, ne), ne, "dense", "qpel") if self.elastic else None
+    self._patterns: list[dict[str, Any]] = []
+    self._layouts = {"je": f"::anvil::sqp::DenseLayout<{me}, {n}>", "ji": f"::anvil::sqp::DenseLayout<{mi}, {n}>",
+                     "h": f"::anvil::sqp::DenseLayout<{n}, {n}>"}
+
+  # ------------------------------------------------------------------ FunctionBase
+
+class SparseSQPFunction(_SQPFunction):
+  """An SQP solver for a ``SparseProblem``: CSC Jacobians (exact structural patterns, colored), the
+  upper triangle of the Lagrangian's Hessian, and the sparse QP backend (symbolic factorization
+  computed here, at generation time). Same arguments and call as ``DenseSQPFunction``."""
+
+  kind = "sparse"
+  problem_type = SparseProblem
+
+  def _build(self) -> None:
+    p = self.problem
+    n = p.nx
+    self.callbacks, pats = sparse_callbacks(self.name, p, self.hessian)
+    Je, Ji, H = pats["J_eq"], pats["J_in"], pats["H"]
+    self.patterns = pats
+    self.qp = self._qp_solvers(H, Je, Ji, n, "sparse", "qp")
+    self.qp_elastic = None
+    if self.elastic:
+      Pe, Ae, Ge = _elastic_patterns(n, Je, Ji, H)
+      self.qp_elastic = self._qp_solvers(Pe, Ae, Ge, Pe.shape[0], "sparse", "qpel")
+    self._patterns = [_pattern_ctx("JePattern", Je), _pattern_ctx("JiPattern", Ji), _pattern_ctx("HPattern", H, True)]
+    self._layouts = {"je": "::anvil::sqp::CscLayout<JePattern>", "ji": "::anvil::sqp::CscLayout<JiPattern>",
+                     "h": "::anvil::sqp::CscLayout<HPattern>"}
+
+
+__all__ = ["DenseSQPFunction", "SparseSQPFunction", "Globalization", "HessianApproximation", "SQPResult", "SQPSettings", "SQPStatus",
            "NumericalFunction"]

@@ -1,4 +1,4 @@
-// anvil SQP solver, dense linear algebra: the whole SQP loop for
+// anvil SQP solver: the whole SQP loop (dense or sparse linear algebra, see the layouts) for
 //
 //   min f(x, p)  s.t.  g_eq(x, p) = b,  lb <= g_in(x, p) <= ub,  x_l <= x <= x_u
 //
@@ -26,7 +26,7 @@
 #include <cstdio>
 #endif
 
-#include "anvil/qp/dense.hpp"
+#include "anvil/qp/common.hpp"
 #include "anvil/sqp/settings.hpp"
 
 namespace anvil {
@@ -65,15 +65,50 @@ inline T min2(T a, T b) { return a < b ? a : b; }
 
 }  // namespace detail
 
-/// Workspace of the dense SQP for problem `Prob` (see DenseSqp), history capacity `Hist`.
+/// Matrix layouts: where value k of a matrix sits. Dense: full row-major. CSC: the pattern struct
+/// lists each value's row and column (and, for a Hessian, where its diagonal entries are).
+template <int Rows, int Cols>
+struct DenseLayout {
+  static constexpr long nnz = long(Rows) * Cols;
+  static int row(long k) { return int(k / Cols); }
+  static int col(long k) { return int(k % Cols); }
+  static long diag(int i) { return long(i) * Cols + i; }
+};
+
+template <class Pat>
+struct CscLayout {
+  static constexpr long nnz = Pat::nnz;
+  static int row(long k) { return Pat::row[k]; }
+  static int col(long k) { return Pat::col[k]; }
+  static long diag(int i) { return Pat::diag[i]; }
+};
+
+namespace detail {
+/// out[col] += J[k] * v[row] over the values of J (out += J'v).
+template <class L, typename T>
+inline void mul_t_add(const T* J, const T* v, T* out) {
+  for (long k = 0; k < L::nnz; ++k) out[L::col(k)] += J[k] * v[L::row(k)];
+}
+/// out[row] += J[k] * d[col] (out += J d).
+template <class L, typename T>
+inline void mul_add(const T* J, const T* d, T* out) {
+  for (long k = 0; k < L::nnz; ++k) out[L::row(k)] += J[k] * d[L::col(k)];
+}
+}  // namespace detail
+
+/// Workspace of the SQP for problem `Prob` (see DenseSqp), history capacity `Hist`.
 template <typename Prob, int Hist>
-struct DenseWorkspace {
+struct Workspace {
   using T = typename Prob::Scalar;
+  using JeL = typename Prob::JeLayout;
+  using JiL = typename Prob::JiLayout;
+  using HL = typename Prob::HLayout;
   static constexpr int n = Prob::nx, np = Prob::np, me = Prob::neq, mi = Prob::nin;
   static constexpr int ne = n + 2 * (me + mi);  ///< variables of the elastic QP
+  static constexpr bool dense_el = Prob::elastic && !Prob::sparse;
   typename Prob::Work fn;                       ///< the callbacks' workspaces
-  qp::DenseWorkspace<T, n, me, mi> qp;
-  qp::DenseWorkspace<T, Prob::elastic ? ne : 1, me, mi> qp_el;
+  typename Prob::Qp::Workspace qp;
+  typename Prob::QpEl::Workspace qp_el;
   // ---- results (unscaled) ----
   Array<T, n> x;
   Array<T, me> lam_eq;
@@ -85,8 +120,8 @@ struct DenseWorkspace {
   Array<T, n> xl, xu, grad;
   Array<T, me> b, ge;
   Array<T, mi> lb, ub, gi;
-  Array<T, std::size_t(me) * n> Je;
-  Array<T, std::size_t(mi) * n> Ji;
+  Array<T, JeL::nnz> Je;
+  Array<T, JiL::nnz> Ji;
   T f;
   // ---- scaling ----
   T sf;
@@ -97,17 +132,18 @@ struct DenseWorkspace {
   Array<T, mi> z;
   Array<T, n> zb;
   // ---- QP data (scaled) and step ----
-  Array<T, std::size_t(n) * n> H, B;  ///< QP Hessian, BFGS matrix
+  Array<T, HL::nnz> H;                                       ///< QP Hessian (dense: full; CSC: upper)
+  Array<T, Prob::sparse ? 1 : std::size_t(n) * n> B;         ///< BFGS matrix (dense only)
   Array<T, n> q, dl, du, d, dsoc, xt, grad_t, gl0;
-  Array<T, me> qb, qy, ge_t;
-  Array<T, mi> ql, qu, qz, gi_t;
-  Array<T, std::size_t(me) * n> Jes;
-  Array<T, std::size_t(mi) * n> Jis;
+  Array<T, me> qb, qy, ge_t, Jd_e;
+  Array<T, mi> ql, qu, qz, gi_t, Jd_i;
+  Array<T, JeL::nnz> Jes;
+  Array<T, JiL::nnz> Jis;
   Array<T, n> qzb, sv, yv;
-  // ---- elastic QP data ----
-  Array<T, std::size_t(Prob::elastic ? ne : 1) * (Prob::elastic ? ne : 1)> He;
-  Array<T, std::size_t(me) * (Prob::elastic ? ne : 1)> Jee;
-  Array<T, std::size_t(mi) * (Prob::elastic ? ne : 1)> Jie;
+  // ---- elastic QP data (dense: full matrices; CSC: J's values followed by the identity blocks) ----
+  Array<T, dense_el ? std::size_t(ne) * ne : 1> He;
+  Array<T, dense_el ? std::size_t(me) * ne : std::size_t(JeL::nnz + 2 * me)> Jee;
+  Array<T, dense_el ? std::size_t(mi) * ne : std::size_t(JiL::nnz + 2 * mi)> Jie;
   Array<T, Prob::elastic ? ne : 1> qe, dle, due;
   // ---- best iterate ----
   Array<T, n> x_best, zb_best;
@@ -119,26 +155,31 @@ struct DenseWorkspace {
   int filt_len;
 };
 
-/// The dense SQP driver.
+/// The SQP driver.
 ///
-/// Prob: using Scalar; static constexpr int nx, np, neq, nin; static constexpr bool elastic;
-///   struct Work;
+/// Prob: using Scalar; static constexpr int nx, np, neq, nin; static constexpr bool elastic, sparse;
+///   using JeLayout, JiLayout, HLayout (DenseLayout / CscLayout); struct Work;
+///   struct Qp, QpEl { using Workspace; static qp::Info<T> solve(Workspace&, P, q, A, b, G, h_l, h_u,
+///     x_l, x_u, const qp::Settings<T>&, x0, y0, z0, z_box0); static qp::Settings<T> settings(); };
 ///   static void objective(Work&, const T* x, const T* p, T* f);
 ///   static void objective_grad(Work&, const T* x, const T* p, T* f, T* grad);
 ///   static void constraints(Work&, const T* x, const T* p, T* g_eq, T* g_in);
 ///   static void constraints_jac(Work&, const T* x, const T* p, T* g_eq, T* J_eq, T* g_in, T* J_in);
 ///   static void hessian(Work&, const T* x, const T* p, T sigma, const T* lam_eq, const T* lam_in, T* H);
 ///   static const T* default_x_lb / x_ub / eq_rhs / ineq_lb / ineq_ub ();
-/// Jacobians and the Hessian are full row-major arrays; hessian() is the Hessian of
+/// Jacobians and the Hessian hold their values in their layouts; hessian() is the Hessian of
 /// sigma f + lam_eq'g_eq + lam_in'g_in (for Gauss-Newton problems: sigma J_r'J_r).
 template <typename Prob, int Hist>
-class DenseSqp {
+class Sqp {
  public:
   using T = typename Prob::Scalar;
-  using W = DenseWorkspace<Prob, Hist>;
+  using W = Workspace<Prob, Hist>;
+  using JeL = typename W::JeL;
+  using JiL = typename W::JiL;
+  using HL = typename W::HL;
   static constexpr int n = Prob::nx, me = Prob::neq, mi = Prob::nin, ne = W::ne;
 
-  DenseSqp(W& w, const Settings<T>& st, const T* p) : w_(w), st_(st), p_(p) {}
+  Sqp(W& w, const Settings<T>& st, const T* p) : w_(w), st_(st), p_(p) {}
 
   Info<T> run(const T* x0, const CallData<T>& cd) {
     t0_ = Clock::now();
@@ -235,19 +276,17 @@ class DenseSqp {
       T gn = T(0);
       for (int j = 0; j < n; ++j) gn = detail::max2(gn, std::fabs(w_.grad[j]));
       w_.sf = factor(gn);
-      for (int i = 0; i < me; ++i) w_.se[i] = factor(row_norm(w_.Je.ptr(), i));
-      for (int i = 0; i < mi; ++i) w_.si[i] = factor(row_norm(w_.Ji.ptr(), i));
+      for (int i = 0; i < me; ++i) w_.se[i] = T(0);
+      for (int i = 0; i < mi; ++i) w_.si[i] = T(0);
+      for (long k = 0; k < JeL::nnz; ++k) w_.se[JeL::row(k)] = detail::max2(w_.se[JeL::row(k)], std::fabs(w_.Je[k]));
+      for (long k = 0; k < JiL::nnz; ++k) w_.si[JiL::row(k)] = detail::max2(w_.si[JiL::row(k)], std::fabs(w_.Ji[k]));
+      for (int i = 0; i < me; ++i) w_.se[i] = factor(w_.se[i]);
+      for (int i = 0; i < mi; ++i) w_.si[i] = factor(w_.si[i]);
     }
     // the (unscaled) starting multipliers in scaled units: lam_user = s_row * y / sf
     for (int i = 0; i < me; ++i) w_.y[i] = w_.lam_eq[i] * w_.sf / w_.se[i];
     for (int i = 0; i < mi; ++i) w_.z[i] = w_.lam_ineq[i] * w_.sf / w_.si[i];
     for (int i = 0; i < n; ++i) w_.zb[i] = w_.lam_box[i] * w_.sf;
-  }
-
-  static T row_norm(const T* J, int i) {
-    T r = T(0);
-    for (int j = 0; j < n; ++j) r = detail::max2(r, std::fabs(J[i * n + j]));
-    return r;
   }
 
   // ------------------------------------------------------------------ evaluations
@@ -267,9 +306,9 @@ class DenseSqp {
       if (!finite(w_.ge[i])) return false;
     for (int i = 0; i < mi; ++i)
       if (!finite(w_.gi[i])) return false;
-    for (long k = 0; k < long(me) * n; ++k)
+    for (long k = 0; k < JeL::nnz; ++k)
       if (!finite(w_.Je[k])) return false;
-    for (long k = 0; k < long(mi) * n; ++k)
+    for (long k = 0; k < JiL::nnz; ++k)
       if (!finite(w_.Ji[k])) return false;
     return true;
   }
@@ -312,13 +351,12 @@ class DenseSqp {
   void residuals() {
     unscale_multipliers();
     Info<T>& info = w_.info;
+    T* r = w_.yv.ptr();  // scratch
+    for (int j = 0; j < n; ++j) r[j] = w_.grad[j] + w_.lam_box[j];
+    detail::mul_t_add<JeL>(w_.Je.ptr(), w_.lam_eq.ptr(), r);
+    detail::mul_t_add<JiL>(w_.Ji.ptr(), w_.lam_ineq.ptr(), r);
     T stat = T(0);
-    for (int j = 0; j < n; ++j) {
-      T r = w_.grad[j] + w_.lam_box[j];
-      for (int i = 0; i < me; ++i) r += w_.Je[i * n + j] * w_.lam_eq[i];
-      for (int i = 0; i < mi; ++i) r += w_.Ji[i * n + j] * w_.lam_ineq[i];
-      stat = detail::max2(stat, std::fabs(r));
-    }
+    for (int j = 0; j < n; ++j) stat = detail::max2(stat, std::fabs(r[j]));
     T eqv = T(0), inv = T(0), comp = T(0);
     for (int i = 0; i < me; ++i) eqv = detail::max2(eqv, std::fabs(w_.ge[i] - w_.b[i]));
     for (int i = 0; i < mi; ++i) {
@@ -428,7 +466,8 @@ class DenseSqp {
       T lam_max = T(0);
       for (int i = 0; i < me; ++i) lam_max = detail::max2(lam_max, std::fabs(w_.qy[i]));
       for (int i = 0; i < mi; ++i) lam_max = detail::max2(lam_max, std::fabs(w_.qz[i]));
-      if (nu_ < T(1.1) * lam_max) nu_ = T(2) * lam_max;
+      // Powell's (1978) penalty: at least the multipliers, and may come down by halves
+      nu_ = detail::max2(T(1.1) * lam_max, T(0.5) * (nu_ + T(1.1) * lam_max));
       merit = f_s + nu_ * theta0;
       const T D = gd + nu_ * (lin_viol_ - theta0);
       accepted = merit_search(merit, D, theta0, alpha, elastic);
@@ -443,14 +482,22 @@ class DenseSqp {
     if (!accepted) return Status::LINE_SEARCH_FAILURE;
     // accept: x <- xt, multipliers move by the same fraction
     for (int j = 0; j < n; ++j) w_.sv[j] = w_.xt[j] - w_.x[j];
-    if (st_.hessian == HessianApproximation::BFGS) lagrangian_gradient(w_.gl0.ptr(), alpha);
+    if (st_.hessian == HessianApproximation::BFGS) lagrangian_gradient(w_.gl0.ptr(), multiplier_step(alpha));
     for (int j = 0; j < n; ++j) w_.x[j] = w_.xt[j];
-    for (int i = 0; i < me; ++i) w_.y[i] += alpha * (w_.qy[i] - w_.y[i]);
-    for (int i = 0; i < mi; ++i) w_.z[i] += alpha * (w_.qz[i] - w_.z[i]);
-    for (int j = 0; j < n; ++j) w_.zb[j] += alpha * (w_.qzb[j] - w_.zb[j]);
+    // the multipliers take the QP's (a full step, Nocedal & Wright 18.3 with alpha_lambda = 1): even a
+    // short primal step then gives the next Hessian the curvature of the active constraints
+    const T beta = multiplier_step(alpha);
+    for (int i = 0; i < me; ++i) w_.y[i] += beta * (w_.qy[i] - w_.y[i]);
+    for (int i = 0; i < mi; ++i) w_.z[i] += beta * (w_.qz[i] - w_.z[i]);
+    for (int j = 0; j < n; ++j) w_.zb[j] += beta * (w_.qzb[j] - w_.zb[j]);
     if (!eval_derivatives(w_.x.ptr())) return Status::NUMERICAL_ERROR;
     if (st_.hessian == HessianApproximation::BFGS) bfgs_update();
     return Status::MAX_ITER;
+  }
+
+  static T multiplier_step(T alpha) {
+    (void)alpha;
+    return T(1);
   }
 
   void record(int k, T merit, T theta0, T alpha) {
@@ -479,10 +526,10 @@ class DenseSqp {
       Prob::hessian(w_.fn, w_.x.ptr(), p_, w_.sf, w_.qb.ptr(), w_.ql.ptr(), H);
       w_.info.hessian_evals += 1;
       w_.info.time_eval += std::chrono::duration<double>(Clock::now() - t).count();
-      for (long k = 0; k < long(n) * n; ++k)
+      for (long k = 0; k < HL::nnz; ++k)
         if (!finite(H[k])) return false;
-    } else {
-      for (long k = 0; k < long(n) * n; ++k) H[k] = w_.B[k];
+    } else if constexpr (!Prob::sparse) {
+      for (long k = 0; k < HL::nnz; ++k) H[k] = w_.B[k];
     }
     prev_delta_ = T(0);
     return true;
@@ -490,13 +537,13 @@ class DenseSqp {
 
   /// H += inc I (keeps track of the total added this iteration).
   void add_diag(T inc) {
-    for (int i = 0; i < n; ++i) w_.H[i * n + i] += inc;
+    for (int i = 0; i < n; ++i) w_.H[HL::diag(i)] += inc;
     prev_delta_ += inc;
   }
 
   // ------------------------------------------------------------------ QP subproblems
   qp::Settings<T> qp_settings() const {
-    qp::Settings<T> s;
+    qp::Settings<T> s = Prob::Qp::settings();
     s.max_iter = st_.qp_max_iter;
     return s;
   }
@@ -512,32 +559,28 @@ class DenseSqp {
       w_.dl[j] = w_.xl[j] - w_.x[j];
       w_.du[j] = w_.xu[j] - w_.x[j];
     }
+    for (int i = 0; i < me; ++i) w_.Jd_e[i] = T(0);
+    for (int i = 0; i < mi; ++i) w_.Jd_i[i] = T(0);
+    if (soc) {
+      detail::mul_add<JeL>(w_.Je.ptr(), w_.d.ptr(), w_.Jd_e.ptr());
+      detail::mul_add<JiL>(w_.Ji.ptr(), w_.d.ptr(), w_.Jd_i.ptr());
+    }
+    for (long k = 0; k < JeL::nnz; ++k) w_.Jes[k] = w_.se[JeL::row(k)] * w_.Je[k];
+    for (long k = 0; k < JiL::nnz; ++k) w_.Jis[k] = w_.si[JiL::row(k)] * w_.Ji[k];
     for (int i = 0; i < me; ++i) {
-      T c = w_.ge[i] - w_.b[i];
-      if (soc) {
-        c = w_.ge_t[i] - w_.b[i];
-        for (int j = 0; j < n; ++j) c -= w_.Je[i * n + j] * w_.d[j];
-      }
-      for (int j = 0; j < n; ++j) w_.Jes[i * n + j] = w_.se[i] * w_.Je[i * n + j];
+      const T c = (soc ? w_.ge_t[i] - w_.Jd_e[i] : w_.ge[i]) - w_.b[i];
       w_.qb[i] = -w_.se[i] * c;
     }
     for (int i = 0; i < mi; ++i) {
-      T g = w_.gi[i];
-      if (soc) {
-        g = w_.gi_t[i];
-        for (int j = 0; j < n; ++j) g -= w_.Ji[i * n + j] * w_.d[j];
-      }
-      for (int j = 0; j < n; ++j) w_.Jis[i * n + j] = w_.si[i] * w_.Ji[i * n + j];
+      const T g = soc ? w_.gi_t[i] - w_.Jd_i[i] : w_.gi[i];
       w_.ql[i] = w_.si[i] * (w_.lb[i] - g);  // -inf stays -inf
       w_.qu[i] = w_.si[i] * (w_.ub[i] - g);
     }
     if (!elastic && !(elastic_mode_ && !soc)) {
-      qp::WarmStart<T> warm;
-      warm.x = nullptr;
-      const qp::Info<T> r = qp::solve_dense(w_.qp, qp_settings(), w_.H.ptr(), w_.q.ptr(), me ? w_.Jes.ptr() : nullptr,
+      const qp::Info<T> r = Prob::Qp::solve(w_.qp, w_.H.ptr(), w_.q.ptr(), me ? w_.Jes.ptr() : nullptr,
                                             me ? w_.qb.ptr() : nullptr, mi ? w_.Jis.ptr() : nullptr,
                                             mi ? w_.ql.ptr() : nullptr, mi ? w_.qu.ptr() : nullptr, w_.dl.ptr(),
-                                            w_.du.ptr(), warm);
+                                            w_.du.ptr(), qp_settings(), nullptr, nullptr, nullptr, nullptr);
       note_qp(r);
 #ifdef SQP_DEBUG
       std::printf("  qp delta=%g status=%d it=%d x=%g %g\n", double(delta), int(r.status), r.iterations, double(w_.x[0]), double(w_.x[1]));
@@ -609,31 +652,11 @@ class DenseSqp {
     } else {
       const T theta0 = theta(w_.ge.ptr(), w_.gi.ptr());
       for (;;) {
-        T* He = w_.He.ptr();
-        for (long k = 0; k < long(ne) * ne; ++k) He[k] = T(0);
-        for (int i = 0; i < n; ++i)
-          for (int j = 0; j < n; ++j) He[i * ne + j] = w_.H[i * n + j];
-        for (int j = 0; j < ne; ++j) {
-          w_.qe[j] = j < n ? w_.q[j] : rho_el_;
-          w_.dle[j] = j < n ? w_.dl[j] : T(0);
-          w_.due[j] = j < n ? w_.du[j] : detail::inf<T>();
-        }
-        for (long k = 0; k < long(me) * ne; ++k) w_.Jee[k] = T(0);
-        for (long k = 0; k < long(mi) * ne; ++k) w_.Jie[k] = T(0);
-        for (int i = 0; i < me; ++i) {
-          for (int j = 0; j < n; ++j) w_.Jee[i * ne + j] = w_.Jes[i * n + j];
-          w_.Jee[i * ne + n + i] = T(-1);
-          w_.Jee[i * ne + n + me + i] = T(1);
-        }
-        for (int i = 0; i < mi; ++i) {
-          for (int j = 0; j < n; ++j) w_.Jie[i * ne + j] = w_.Jis[i * n + j];
-          w_.Jie[i * ne + n + 2 * me + i] = T(-1);
-          w_.Jie[i * ne + n + 2 * me + mi + i] = T(1);
-        }
-        const qp::Info<T> r = qp::solve_dense(w_.qp_el, qp_settings(), He, w_.qe.ptr(), me ? w_.Jee.ptr() : nullptr,
-                                              me ? w_.qb.ptr() : nullptr, mi ? w_.Jie.ptr() : nullptr,
-                                              mi ? w_.ql.ptr() : nullptr, mi ? w_.qu.ptr() : nullptr, w_.dle.ptr(),
-                                              w_.due.ptr());
+        const T* He = assemble_elastic();
+        const qp::Info<T> r = Prob::QpEl::solve(w_.qp_el, He, w_.qe.ptr(), me ? w_.Jee.ptr() : nullptr,
+                                                me ? w_.qb.ptr() : nullptr, mi ? w_.Jie.ptr() : nullptr,
+                                                mi ? w_.ql.ptr() : nullptr, mi ? w_.qu.ptr() : nullptr, w_.dle.ptr(),
+                                                w_.due.ptr(), qp_settings(), nullptr, nullptr, nullptr, nullptr);
         note_qp(r);
         w_.info.elastic_iterations += 1;
 #ifdef SQP_DEBUG
@@ -642,8 +665,8 @@ class DenseSqp {
         if (r.status != qp::Status::SOLVED && !(r.status == qp::Status::MAX_ITER_REACHED && qp_usable(r)))
           return Status::QP_FAILURE;
         const T* v = w_.qp_el.core.x.ptr();
-        T lin = T(0);
-        for (int j = n; j < ne; ++j) lin += detail::max2(v[j], T(0));
+        T lin = T(0);  // the linearized violation left by the step (elastic variables below the
+        for (int j = n; j < ne; ++j) lin += v[j] > feas_tol() ? v[j] : T(0);  // feasibility tolerance are 0)
         // steering (after Byrd, Nocedal & Waltz 2008, simplified): while the step leaves the linearized
         // constraints violated and removes less than a tenth of the violation, raise the penalty; at
         // its maximum, no predicted decrease means the point is stationary for the violation
@@ -656,9 +679,50 @@ class DenseSqp {
           return Status::LOCALLY_INFEASIBLE;
         copy_step(v, w_.qp_el.core.y.ptr(), w_.qp_el.core.z.ptr(), w_.qp_el.core.z_box.ptr());
         lin_viol_ = lin;
-        if (nu_ < rho_el_) nu_ = rho_el_;
         return Status::MAX_ITER;
       }
+    }
+  }
+
+  /// The elastic QP's matrices (variables d, u_eq, l_eq, u_in, l_in); returns its Hessian. Dense: full
+  /// matrices with the identity blocks; CSC: the elastic patterns put the identity blocks after J's
+  /// columns, so the values are J's followed by -1s and +1s, and the Hessian is H itself.
+  const T* assemble_elastic() {
+    for (int j = 0; j < ne; ++j) {
+      w_.qe[j] = j < n ? w_.q[j] : rho_el_;
+      w_.dle[j] = j < n ? w_.dl[j] : T(0);
+      w_.due[j] = j < n ? w_.du[j] : detail::inf<T>();
+    }
+    if constexpr (Prob::sparse) {
+      for (long k = 0; k < JeL::nnz; ++k) w_.Jee[k] = w_.Jes[k];
+      for (int i = 0; i < me; ++i) {
+        w_.Jee[JeL::nnz + i] = T(-1);
+        w_.Jee[JeL::nnz + me + i] = T(1);
+      }
+      for (long k = 0; k < JiL::nnz; ++k) w_.Jie[k] = w_.Jis[k];
+      for (int i = 0; i < mi; ++i) {
+        w_.Jie[JiL::nnz + i] = T(-1);
+        w_.Jie[JiL::nnz + mi + i] = T(1);
+      }
+      return w_.H.ptr();
+    } else {
+      T* He = w_.He.ptr();
+      for (long k = 0; k < long(ne) * ne; ++k) He[k] = T(0);
+      for (int i = 0; i < n; ++i)
+        for (int j = 0; j < n; ++j) He[i * ne + j] = w_.H[i * n + j];
+      for (long k = 0; k < long(me) * ne; ++k) w_.Jee[k] = T(0);
+      for (long k = 0; k < long(mi) * ne; ++k) w_.Jie[k] = T(0);
+      for (int i = 0; i < me; ++i) {
+        for (int j = 0; j < n; ++j) w_.Jee[i * ne + j] = w_.Jes[i * n + j];
+        w_.Jee[i * ne + n + i] = T(-1);
+        w_.Jee[i * ne + n + me + i] = T(1);
+      }
+      for (int i = 0; i < mi; ++i) {
+        for (int j = 0; j < n; ++j) w_.Jie[i * ne + j] = w_.Jis[i * n + j];
+        w_.Jie[i * ne + n + 2 * me + i] = T(-1);
+        w_.Jie[i * ne + n + 2 * me + mi + i] = T(1);
+      }
+      return He;
     }
   }
 
@@ -757,23 +821,28 @@ class DenseSqp {
 
   // ------------------------------------------------------------------ BFGS
   void bfgs_reset() {
-    T* B = w_.B.ptr();
-    for (long k = 0; k < long(n) * n; ++k) B[k] = T(0);
-    for (int i = 0; i < n; ++i) B[i * n + i] = T(1);
+    if constexpr (!Prob::sparse) {
+      T* B = w_.B.ptr();
+      for (long k = 0; k < long(n) * n; ++k) B[k] = T(0);
+      for (int i = 0; i < n; ++i) B[i * n + i] = T(1);
+    }
   }
 
   /// Gradient of the scaled Lagrangian at the current x with the multipliers the step will give.
   void lagrangian_gradient(T* out, T alpha) {
-    for (int j = 0; j < n; ++j) {
-      T r = w_.sf * w_.grad[j];
-      for (int i = 0; i < me; ++i) r += w_.se[i] * w_.Je[i * n + j] * (w_.y[i] + alpha * (w_.qy[i] - w_.y[i]));
-      for (int i = 0; i < mi; ++i) r += w_.si[i] * w_.Ji[i * n + j] * (w_.z[i] + alpha * (w_.qz[i] - w_.z[i]));
-      out[j] = r;
-    }
+    for (int j = 0; j < n; ++j) out[j] = w_.sf * w_.grad[j];
+    for (int i = 0; i < me; ++i) w_.Jd_e[i] = w_.se[i] * (w_.y[i] + alpha * (w_.qy[i] - w_.y[i]));
+    for (int i = 0; i < mi; ++i) w_.Jd_i[i] = w_.si[i] * (w_.z[i] + alpha * (w_.qz[i] - w_.z[i]));
+    detail::mul_t_add<JeL>(w_.Je.ptr(), w_.Jd_e.ptr(), out);
+    detail::mul_t_add<JiL>(w_.Ji.ptr(), w_.Jd_i.ptr(), out);
   }
 
   /// Damped BFGS (Powell): B <- B - Bs s'B / s'Bs + r r' / s'r with r = theta y + (1 - theta) Bs.
   void bfgs_update() {
+    if constexpr (!Prob::sparse) bfgs_update_dense();
+  }
+
+  void bfgs_update_dense() {
     T* B = w_.B.ptr();
     T* s = w_.sv.ptr();
     T* yv = w_.yv.ptr();

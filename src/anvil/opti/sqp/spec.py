@@ -67,6 +67,10 @@ SETTINGS = StructSpec("Settings", "SQP settings (one row per field: the Python S
         open_interval=True),
   Field("min_step", "float", 1e-10, "smallest step length before LINE_SEARCH_FAILURE.", default32=1e-6, minimum=0,
         open_interval=True),
+  Field("penalty_min", "float", 1.0, "smallest l1 merit penalty (scaled units): a step from a feasible point "
+        "that the linearization does not bound must still pay for the violation it creates.", minimum=0),
+  Field("trust_radius", "float", 1.0, "initial l-inf bound on a step, times max(1, |x0|_inf) (adapted; inf: none).",
+        minimum=0, open_interval=True),
   Field("second_order_correction", "bool", True, "try a second-order correction when a full step is rejected."),
   Field("elastic_penalty", "float", 100.0, "initial penalty of the elastic (l1-relaxed) QP.", minimum=0,
         open_interval=True),
@@ -80,6 +84,7 @@ SETTINGS = StructSpec("Settings", "SQP settings (one row per field: the Python S
   Field("time_limit", "double", _INF, "seconds; TIME_LIMIT when exceeded (checked every iteration).", minimum=0,
         open_interval=True),
   Field("qp_max_iter", "int", 200, "iterations of each QP.", minimum=1),
+  Field("qp_warm_start", "bool", True, "start each QP from d = 0 and the current multipliers."),
   Field("verbose", "bool", False, "print the iteration table (from Python; the C++ never prints)."),
 ))
 
@@ -94,6 +99,7 @@ INFO = StructSpec("Info", "Statistics of one SQP solve.", (
   Field("qp_iterations", "int", 0, "interior-point iterations of all QPs."),
   Field("elastic_iterations", "int", 0, "elastic QPs solved."),
   Field("soc_steps", "int", 0, "accepted second-order corrections."),
+  Field("line_search_retries", "int", 0, "rejected steps retried with a more regularized Hessian."),
   Field("objective_evals", "int", 0, "evaluations of f."),
   Field("gradient_evals", "int", 0, "evaluations of grad f."),
   Field("constraint_evals", "int", 0, "evaluations of the constraints."),

@@ -68,7 +68,7 @@ inline const char* name(Globalization v) {
 template <typename T>
 struct Settings {
   static constexpr bool single = sizeof(T) <= 4;
-  static constexpr int kSize = 21;  ///< length of the flat array of load()/store()
+  static constexpr int kSize = 24;  ///< length of the flat array of load()/store()
   int max_iter                 = 100;  ///< SQP iterations at most.
   T tol_stationarity           = single ? T(0.001) : T(1e-06);  ///< |grad L|_inf at a solution (unscaled).
   T tol_eq                     = single ? T(0.0001) : T(1e-08);  ///< |g_eq - b|_inf at a solution.
@@ -81,6 +81,8 @@ struct Settings {
   T armijo                     = T(0.0001);  ///< sufficient-decrease fraction of the line search.
   T backtrack                  = T(0.5);  ///< step-length reduction factor of the line search.
   T min_step                   = single ? T(1e-06) : T(1e-10);  ///< smallest step length before LINE_SEARCH_FAILURE.
+  T penalty_min                = T(1.0);  ///< smallest l1 merit penalty (scaled units): a step from a feasible point that the linearization does not bound must still pay for the violation it creates.
+  T trust_radius               = T(1.0);  ///< initial l-inf bound on a step, times max(1, |x0|_inf) (adapted; inf: none).
   bool second_order_correction = true;  ///< try a second-order correction when a full step is rejected.
   T elastic_penalty            = T(100.0);  ///< initial penalty of the elastic (l1-relaxed) QP.
   T elastic_penalty_max        = single ? T(1000000.0) : T(100000000.0);  ///< largest elastic penalty before LOCALLY_INFEASIBLE.
@@ -89,6 +91,7 @@ struct Settings {
   T scaling_max_gradient       = T(100.0);  ///< gradient inf-norm above which a function is scaled down.
   double time_limit            = std::numeric_limits<double>::infinity();  ///< seconds; TIME_LIMIT when exceeded (checked every iteration).
   int qp_max_iter              = 200;  ///< iterations of each QP.
+  bool qp_warm_start           = true;  ///< start each QP from d = 0 and the current multipliers.
   bool verbose                 = false;  ///< print the iteration table (from Python; the C++ never prints).
   /// Reads every field from a[0..kSize) (the order of the Python spec).
   void load(const double* a) {
@@ -104,15 +107,18 @@ struct Settings {
     armijo = static_cast<T>(a[9]);
     backtrack = static_cast<T>(a[10]);
     min_step = static_cast<T>(a[11]);
-    second_order_correction = a[12] != 0.0;
-    elastic_penalty = static_cast<T>(a[13]);
-    elastic_penalty_max = static_cast<T>(a[14]);
-    infeasibility_tol = static_cast<T>(a[15]);
-    scaling = a[16] != 0.0;
-    scaling_max_gradient = static_cast<T>(a[17]);
-    time_limit = static_cast<double>(a[18]);
-    qp_max_iter = static_cast<int>(a[19]);
-    verbose = a[20] != 0.0;
+    penalty_min = static_cast<T>(a[12]);
+    trust_radius = static_cast<T>(a[13]);
+    second_order_correction = a[14] != 0.0;
+    elastic_penalty = static_cast<T>(a[15]);
+    elastic_penalty_max = static_cast<T>(a[16]);
+    infeasibility_tol = static_cast<T>(a[17]);
+    scaling = a[18] != 0.0;
+    scaling_max_gradient = static_cast<T>(a[19]);
+    time_limit = static_cast<double>(a[20]);
+    qp_max_iter = static_cast<int>(a[21]);
+    qp_warm_start = a[22] != 0.0;
+    verbose = a[23] != 0.0;
   }
   /// Writes every field to a[0..kSize).
   void store(double* a) const {
@@ -128,15 +134,18 @@ struct Settings {
     a[9] = static_cast<double>(armijo);
     a[10] = static_cast<double>(backtrack);
     a[11] = static_cast<double>(min_step);
-    a[12] = static_cast<double>(second_order_correction);
-    a[13] = static_cast<double>(elastic_penalty);
-    a[14] = static_cast<double>(elastic_penalty_max);
-    a[15] = static_cast<double>(infeasibility_tol);
-    a[16] = static_cast<double>(scaling);
-    a[17] = static_cast<double>(scaling_max_gradient);
-    a[18] = static_cast<double>(time_limit);
-    a[19] = static_cast<double>(qp_max_iter);
-    a[20] = static_cast<double>(verbose);
+    a[12] = static_cast<double>(penalty_min);
+    a[13] = static_cast<double>(trust_radius);
+    a[14] = static_cast<double>(second_order_correction);
+    a[15] = static_cast<double>(elastic_penalty);
+    a[16] = static_cast<double>(elastic_penalty_max);
+    a[17] = static_cast<double>(infeasibility_tol);
+    a[18] = static_cast<double>(scaling);
+    a[19] = static_cast<double>(scaling_max_gradient);
+    a[20] = static_cast<double>(time_limit);
+    a[21] = static_cast<double>(qp_max_iter);
+    a[22] = static_cast<double>(qp_warm_start);
+    a[23] = static_cast<double>(verbose);
   }
 };
 
@@ -144,28 +153,29 @@ struct Settings {
 template <typename T>
 struct Info {
   static constexpr bool single = sizeof(T) <= 4;
-  static constexpr int kSize = 21;  ///< length of the flat array of load()/store()
-  Status status          = Status::INVALID_INPUT;  ///< outcome.
-  int iterations         = 0;  ///< SQP iterations.
-  T cost                 = T(0.0);  ///< f at the returned point.
-  T stationarity         = T(0.0);  ///< |grad f + J_eq'lam_eq + J_in'lam_ineq + lam_box|_inf.
-  T eq_violation         = T(0.0);  ///< |g_eq - b|_inf.
-  T ineq_violation       = T(0.0);  ///< largest violation of an inequality row or a bound.
-  T complementarity      = T(0.0);  ///< largest |multiplier| x distance to the bound its sign makes active.
-  int qp_iterations      = 0;  ///< interior-point iterations of all QPs.
-  int elastic_iterations = 0;  ///< elastic QPs solved.
-  int soc_steps          = 0;  ///< accepted second-order corrections.
-  int objective_evals    = 0;  ///< evaluations of f.
-  int gradient_evals     = 0;  ///< evaluations of grad f.
-  int constraint_evals   = 0;  ///< evaluations of the constraints.
-  int jacobian_evals     = 0;  ///< evaluations of the constraint Jacobians.
-  int hessian_evals      = 0;  ///< evaluations of the Hessian.
-  double time_total      = double(0.0);  ///< seconds in solve.
-  double time_eval       = double(0.0);  ///< seconds evaluating functions and derivatives.
-  double time_qp         = double(0.0);  ///< seconds in the QP solver.
-  T penalty              = T(0.0);  ///< final l1 merit penalty.
-  T regularization       = T(0.0);  ///< last multiple of I added to the Hessian.
-  int history_length     = 0;  ///< rows of the iteration history written.
+  static constexpr int kSize = 22;  ///< length of the flat array of load()/store()
+  Status status           = Status::INVALID_INPUT;  ///< outcome.
+  int iterations          = 0;  ///< SQP iterations.
+  T cost                  = T(0.0);  ///< f at the returned point.
+  T stationarity          = T(0.0);  ///< |grad f + J_eq'lam_eq + J_in'lam_ineq + lam_box|_inf.
+  T eq_violation          = T(0.0);  ///< |g_eq - b|_inf.
+  T ineq_violation        = T(0.0);  ///< largest violation of an inequality row or a bound.
+  T complementarity       = T(0.0);  ///< largest |multiplier| x distance to the bound its sign makes active.
+  int qp_iterations       = 0;  ///< interior-point iterations of all QPs.
+  int elastic_iterations  = 0;  ///< elastic QPs solved.
+  int soc_steps           = 0;  ///< accepted second-order corrections.
+  int line_search_retries = 0;  ///< rejected steps retried with a more regularized Hessian.
+  int objective_evals     = 0;  ///< evaluations of f.
+  int gradient_evals      = 0;  ///< evaluations of grad f.
+  int constraint_evals    = 0;  ///< evaluations of the constraints.
+  int jacobian_evals      = 0;  ///< evaluations of the constraint Jacobians.
+  int hessian_evals       = 0;  ///< evaluations of the Hessian.
+  double time_total       = double(0.0);  ///< seconds in solve.
+  double time_eval        = double(0.0);  ///< seconds evaluating functions and derivatives.
+  double time_qp          = double(0.0);  ///< seconds in the QP solver.
+  T penalty               = T(0.0);  ///< final l1 merit penalty.
+  T regularization        = T(0.0);  ///< last multiple of I added to the Hessian.
+  int history_length      = 0;  ///< rows of the iteration history written.
   /// Reads every field from a[0..kSize) (the order of the Python spec).
   void load(const double* a) {
     status = static_cast<Status>(static_cast<int>(a[0]));
@@ -178,17 +188,18 @@ struct Info {
     qp_iterations = static_cast<int>(a[7]);
     elastic_iterations = static_cast<int>(a[8]);
     soc_steps = static_cast<int>(a[9]);
-    objective_evals = static_cast<int>(a[10]);
-    gradient_evals = static_cast<int>(a[11]);
-    constraint_evals = static_cast<int>(a[12]);
-    jacobian_evals = static_cast<int>(a[13]);
-    hessian_evals = static_cast<int>(a[14]);
-    time_total = static_cast<double>(a[15]);
-    time_eval = static_cast<double>(a[16]);
-    time_qp = static_cast<double>(a[17]);
-    penalty = static_cast<T>(a[18]);
-    regularization = static_cast<T>(a[19]);
-    history_length = static_cast<int>(a[20]);
+    line_search_retries = static_cast<int>(a[10]);
+    objective_evals = static_cast<int>(a[11]);
+    gradient_evals = static_cast<int>(a[12]);
+    constraint_evals = static_cast<int>(a[13]);
+    jacobian_evals = static_cast<int>(a[14]);
+    hessian_evals = static_cast<int>(a[15]);
+    time_total = static_cast<double>(a[16]);
+    time_eval = static_cast<double>(a[17]);
+    time_qp = static_cast<double>(a[18]);
+    penalty = static_cast<T>(a[19]);
+    regularization = static_cast<T>(a[20]);
+    history_length = static_cast<int>(a[21]);
   }
   /// Writes every field to a[0..kSize).
   void store(double* a) const {
@@ -202,17 +213,18 @@ struct Info {
     a[7] = static_cast<double>(qp_iterations);
     a[8] = static_cast<double>(elastic_iterations);
     a[9] = static_cast<double>(soc_steps);
-    a[10] = static_cast<double>(objective_evals);
-    a[11] = static_cast<double>(gradient_evals);
-    a[12] = static_cast<double>(constraint_evals);
-    a[13] = static_cast<double>(jacobian_evals);
-    a[14] = static_cast<double>(hessian_evals);
-    a[15] = static_cast<double>(time_total);
-    a[16] = static_cast<double>(time_eval);
-    a[17] = static_cast<double>(time_qp);
-    a[18] = static_cast<double>(penalty);
-    a[19] = static_cast<double>(regularization);
-    a[20] = static_cast<double>(history_length);
+    a[10] = static_cast<double>(line_search_retries);
+    a[11] = static_cast<double>(objective_evals);
+    a[12] = static_cast<double>(gradient_evals);
+    a[13] = static_cast<double>(constraint_evals);
+    a[14] = static_cast<double>(jacobian_evals);
+    a[15] = static_cast<double>(hessian_evals);
+    a[16] = static_cast<double>(time_total);
+    a[17] = static_cast<double>(time_eval);
+    a[18] = static_cast<double>(time_qp);
+    a[19] = static_cast<double>(penalty);
+    a[20] = static_cast<double>(regularization);
+    a[21] = static_cast<double>(history_length);
   }
 };
 

@@ -139,7 +139,7 @@ struct Workspace {
   Array<T, mi> ql, qu, qz, gi_t, Jd_i;
   Array<T, JeL::nnz> Jes;
   Array<T, JiL::nnz> Jis;
-  Array<T, n> qzb, sv, yv;
+  Array<T, n> qzb, sv, yv, d0, Jd_x;
   // ---- elastic QP data (dense: full matrices; CSC: J's values followed by the identity blocks) ----
   Array<T, dense_el ? std::size_t(ne) * ne : 1> He;
   Array<T, dense_el ? std::size_t(me) * ne : std::size_t(JeL::nnz + 2 * me)> Jee;
@@ -189,6 +189,10 @@ class Sqp {
     if (!load(x0, cd)) return finish(Status::INVALID_INPUT);
     if (!eval_derivatives(w_.x.ptr())) return finish(Status::NUMERICAL_ERROR);
     scale();
+    T xn = T(1);
+    for (int j = 0; j < n; ++j) xn = detail::max2(xn, std::fabs(w_.x[j]));
+    radius_ = st_.trust_radius * xn;
+    radius_min_ = T(1e-6) * radius_;
     nu_ = T(0);
     delta_ = T(0);
     rho_el_ = st_.elastic_penalty;
@@ -215,6 +219,7 @@ class Sqp {
   const T* p_;
   Clock::time_point t0_;
   T nu_ = T(0), delta_ = T(0), prev_delta_ = T(0), rho_el_ = T(0), theta_max_ = T(0);
+  T radius_ = T(0), radius_min_ = T(0);
   bool have_best_ = false;
   bool elastic_mode_ = false;  ///< solve the elastic QP directly (entered on an inconsistent linearization)
   T best_score_ = T(0);
@@ -436,50 +441,34 @@ class Sqp {
   Status iterate(int k) {
     if (!hessian()) return Status::NUMERICAL_ERROR;
     const T theta0 = theta(w_.ge.ptr(), w_.gi.ptr());
-    bool elastic = false;
-    Status qs = Status::QP_FAILURE;
-    // Inertia correction through the QP: its KKT factorization fails when H is not positive definite
-    // on the constraints' null space; then H + delta I with growing delta (Ipopt's rule, 4.1 of
-    // Waechter & Biegler 2006: start from delta_last / 3, grow by 8, or by 100 the first time).
-    T delta = T(0);
-    for (;;) {
-      qs = solve_qp(false, elastic, delta);
-      if (qs != Status::QP_FAILURE) break;
-      if (delta == T(0)) {
-        delta = delta_ > T(0) ? detail::max2(st_.regularization_min, delta_ / T(3)) : st_.regularization_min;
-      } else {
-        delta *= delta_ > T(0) ? T(8) : T(100);
+    T alpha = T(1), merit = w_.sf * w_.f, delta = T(0);
+    // A rejected step is retried with a more strongly regularized Hessian (a shorter, more
+    // gradient-like step; BFGS restarts from I), a few times before LINE_SEARCH_FAILURE.
+    for (int attempt = 0;; ++attempt) {
+      bool elastic = false;
+      const Status qs = solve_regularized(elastic, delta);
+      if (qs != Status::MAX_ITER) return qs;
+      if (globalize(k, theta0, elastic, alpha, merit)) break;
+      if (attempt >= kLineSearchRetries) {
+        record(k, merit, theta0, alpha);
+        return Status::LINE_SEARCH_FAILURE;
       }
-      if (delta > st_.regularization_max) return Status::QP_FAILURE;
-      add_diag(delta - prev_delta_);
-    }
-    delta_ = delta;
-    if (qs != Status::MAX_ITER) return qs;
-    // step, new multipliers from the QP (scaled)
-    const T f_s = w_.sf * w_.f;
-    T gd = T(0);
-    for (int j = 0; j < n; ++j) gd += w_.sf * w_.grad[j] * w_.d[j];
-    T alpha = T(1);
-    bool accepted = true;
-    T merit = f_s;
-    if (st_.globalization == Globalization::MERIT) {
-      T lam_max = T(0);
-      for (int i = 0; i < me; ++i) lam_max = detail::max2(lam_max, std::fabs(w_.qy[i]));
-      for (int i = 0; i < mi; ++i) lam_max = detail::max2(lam_max, std::fabs(w_.qz[i]));
-      // Powell's (1978) penalty: at least the multipliers, and may come down by halves
-      nu_ = detail::max2(T(1.1) * lam_max, T(0.5) * (nu_ + T(1.1) * lam_max));
-      merit = f_s + nu_ * theta0;
-      const T D = gd + nu_ * (lin_viol_ - theta0);
-      accepted = merit_search(merit, D, theta0, alpha, elastic);
-    } else if (st_.globalization == Globalization::FILTER) {
-      if (k == 0) theta_max_ = T(1e4) * detail::max2(T(1), theta0);
-      merit = f_s;
-      accepted = filter_search(f_s, gd, theta0, alpha, elastic);
-    } else {
-      for (int j = 0; j < n; ++j) w_.xt[j] = w_.x[j] + w_.d[j];
+      if (st_.hessian == HessianApproximation::BFGS) {
+        bfgs_reset();
+        hessian();
+        delta = T(0);
+      } else {
+        // at least what makes the step's own curvature positive
+        const T need = T(2) * detail::max2(T(0), -step_curvature());
+        const T next = detail::max2(detail::max2(T(100) * delta, T(1e4) * st_.regularization_min), delta + need);
+        if (next > st_.regularization_max) return Status::LINE_SEARCH_FAILURE;
+        add_diag(next - prev_delta_);
+        delta = next;
+      }
+      w_.info.line_search_retries += 1;
     }
     record(k, merit, theta0, alpha);
-    if (!accepted) return Status::LINE_SEARCH_FAILURE;
+    update_radius(alpha);
     // accept: x <- xt, multipliers move by the same fraction
     for (int j = 0; j < n; ++j) w_.sv[j] = w_.xt[j] - w_.x[j];
     if (st_.hessian == HessianApproximation::BFGS) lagrangian_gradient(w_.gl0.ptr(), multiplier_step(alpha));
@@ -493,6 +482,103 @@ class Sqp {
     if (!eval_derivatives(w_.x.ptr())) return Status::NUMERICAL_ERROR;
     if (st_.hessian == HessianApproximation::BFGS) bfgs_update();
     return Status::MAX_ITER;
+  }
+
+  static constexpr int kLineSearchRetries = 6;
+
+  /// d'Hd / d'd of the last QP step (the curvature the QP saw along it).
+  T step_curvature() const {
+    T dd = T(0);
+    for (int j = 0; j < n; ++j) dd += w_.d[j] * w_.d[j];
+    if (!(dd > T(0))) return T(0);
+    for (int j = 0; j < n; ++j) w_.Jd_x[j] = T(0);
+    hess_mul(w_.d.ptr(), w_.Jd_x.ptr());
+    T dhd = T(0);
+    for (int j = 0; j < n; ++j) dhd += w_.d[j] * w_.Jd_x[j];
+    return dhd / dd;
+  }
+
+  /// out += H v (H symmetric: full in the dense layout, the upper triangle in CSC).
+  void hess_mul(const T* v, T* out) const {
+    if constexpr (Prob::sparse) {
+      for (long k = 0; k < HL::nnz; ++k) {
+        const int r = HL::row(k), c = HL::col(k);
+        out[r] += w_.H[k] * v[c];
+        if (r != c) out[c] += w_.H[k] * v[r];
+      }
+    } else {
+      detail::mul_add<HL>(w_.H.ptr(), v, out);
+    }
+  }
+
+  /// The QP at H + delta I, delta grown while the QP fails (inertia correction through the QP: its KKT
+  /// factorization fails when H is not positive definite on the constraints' null space; Ipopt's rule,
+  /// section 4.1 of Waechter & Biegler 2006: from delta_last / 3, grow by 8, or by 100 the first time).
+  /// `delta` is the regularization already in H; returns MAX_ITER to continue or a final status.
+  Status solve_regularized(bool& elastic, T& delta) {
+    for (;;) {
+      const Status qs = solve_qp(false, elastic, delta);
+      if (qs != Status::QP_FAILURE) {
+        delta_ = delta;
+        return qs;
+      }
+      if (delta == T(0)) {
+        delta = delta_ > T(0) ? detail::max2(st_.regularization_min, delta_ / T(3)) : st_.regularization_min;
+      } else {
+        delta *= delta_ > T(0) ? T(8) : T(100);
+      }
+      if (delta > st_.regularization_max) return Status::QP_FAILURE;
+      add_diag(delta - prev_delta_);
+    }
+  }
+
+  /// Accepts a point along the QP step d (into xt, step length alpha) by the chosen globalization.
+  bool globalize(int k, T theta0, bool elastic, T& alpha, T& merit) {
+    const T f_s = w_.sf * w_.f;
+    T gd = T(0), dn = T(0), xn = T(1);
+    for (int j = 0; j < n; ++j) {
+      w_.d[j] = clip(j, w_.x[j] + w_.d[j]) - w_.x[j];  // the QP meets the box only to its tolerance
+      gd += w_.sf * w_.grad[j] * w_.d[j];
+      dn = detail::max2(dn, std::fabs(w_.d[j]));
+      xn = detail::max2(xn, std::fabs(w_.x[j]));
+    }
+    alpha = T(1);
+    merit = f_s;
+    // a step at the QP's accuracy (the QP says d = 0): nothing to search; its multipliers are the news
+    const bool tiny = dn <= std::sqrt(std::numeric_limits<T>::epsilon()) * xn;
+    if (st_.globalization == Globalization::NONE || tiny) {
+      for (int j = 0; j < n; ++j) w_.xt[j] = clip(j, w_.x[j] + w_.d[j]);
+      return true;
+    }
+    if (st_.globalization == Globalization::FILTER) {
+      if (k == 0) theta_max_ = T(1e4) * detail::max2(T(1), theta0);
+      return filter_search(f_s, gd, theta0, alpha, elastic);
+    }
+    T lam_max = T(0);
+    for (int i = 0; i < me; ++i) lam_max = detail::max2(lam_max, std::fabs(w_.qy[i]));
+    for (int i = 0; i < mi; ++i) lam_max = detail::max2(lam_max, std::fabs(w_.qz[i]));
+    // Powell's (1978) penalty: at least the multipliers, and may come down by halves
+    nu_ = detail::max2(st_.penalty_min, detail::max2(T(1.1) * lam_max, T(0.5) * (nu_ + T(1.1) * lam_max)));
+    merit = f_s + nu_ * theta0;
+    const T D = gd + nu_ * (lin_viol_ - theta0);
+#ifdef SQP_DEBUG
+    std::printf("  globalize: D=%g gd=%g nu=%g theta0=%g lin=%g dn=%g merit=%.17g\n", double(D), double(gd), double(nu_),
+                double(theta0), double(lin_viol_), double(dn), double(merit));
+#endif
+    if (!(D < T(0))) return false;  // not a descent direction for the merit: regularize more
+    return merit_search(merit, D, theta0, alpha, elastic);
+  }
+
+  /// l-inf trust region (Fletcher & Leyffer's filterSQP keeps one; here it only safeguards the line
+  /// search): grows by 4 after a full step that reached it, shrinks to the accepted step otherwise.
+  void update_radius(T alpha) {
+    T dn = T(0);
+    for (int j = 0; j < n; ++j) dn = detail::max2(dn, std::fabs(w_.d[j]));
+    if (alpha >= T(1) && dn >= T(0.9) * radius_) {
+      radius_ *= T(4);
+    } else if (alpha < T(1)) {
+      radius_ = detail::max2(alpha * dn, radius_min_);
+    }
   }
 
   static T multiplier_step(T alpha) {
@@ -542,9 +628,15 @@ class Sqp {
   }
 
   // ------------------------------------------------------------------ QP subproblems
+  /// The QP's settings: its tolerances tightened below the SQP's stationarity tolerance in scaled
+  /// units (an SQP step is no more accurate than its QP).
   qp::Settings<T> qp_settings() const {
     qp::Settings<T> s = Prob::Qp::settings();
     s.max_iter = st_.qp_max_iter;
+    const T floor = T(1e3) * std::numeric_limits<T>::epsilon();
+    const T tol = detail::max2(floor, T(0.1) * w_.sf * st_.tol_stationarity);
+    s.eps_abs = detail::min2(s.eps_abs, tol);
+    s.eps_rel = detail::min2(s.eps_rel, tol);
     return s;
   }
 
@@ -556,8 +648,10 @@ class Sqp {
     const T sf = w_.sf;
     for (int j = 0; j < n; ++j) {
       w_.q[j] = sf * w_.grad[j];
-      w_.dl[j] = w_.xl[j] - w_.x[j];
-      w_.du[j] = w_.xu[j] - w_.x[j];
+      // the box, intersected with the l-inf trust region |d_j| <= radius_ (a safeguard for directions
+      // the QP does not bound, e.g. zero curvature at the start; inactive near a solution)
+      w_.dl[j] = detail::max2(w_.xl[j] - w_.x[j], -radius_);
+      w_.du[j] = detail::min2(w_.xu[j] - w_.x[j], radius_);
     }
     for (int i = 0; i < me; ++i) w_.Jd_e[i] = T(0);
     for (int i = 0; i < mi; ++i) w_.Jd_i[i] = T(0);
@@ -576,11 +670,17 @@ class Sqp {
       w_.ql[i] = w_.si[i] * (w_.lb[i] - g);  // -inf stays -inf
       w_.qu[i] = w_.si[i] * (w_.ub[i] - g);
     }
+    if (elastic_mode_ && theta(w_.ge.ptr(), w_.gi.ptr()) <= feas_tol()) elastic_mode_ = false;  // feasible again
     if (!elastic && !(elastic_mode_ && !soc)) {
+      // warm start from d = 0 and the current multipliers (setting qp_warm_start)
+      const bool warm = st_.qp_warm_start;
+      for (int j = 0; j < n; ++j) w_.d0[j] = T(0);
       const qp::Info<T> r = Prob::Qp::solve(w_.qp, w_.H.ptr(), w_.q.ptr(), me ? w_.Jes.ptr() : nullptr,
                                             me ? w_.qb.ptr() : nullptr, mi ? w_.Jis.ptr() : nullptr,
                                             mi ? w_.ql.ptr() : nullptr, mi ? w_.qu.ptr() : nullptr, w_.dl.ptr(),
-                                            w_.du.ptr(), qp_settings(), nullptr, nullptr, nullptr, nullptr);
+                                            w_.du.ptr(), qp_settings(), warm ? w_.d0.ptr() : nullptr,
+                                            warm ? w_.y.ptr() : nullptr, warm ? w_.z.ptr() : nullptr,
+                                            warm ? w_.zb.ptr() : nullptr);
       note_qp(r);
 #ifdef SQP_DEBUG
       std::printf("  qp delta=%g status=%d it=%d x=%g %g\n", double(delta), int(r.status), r.iterations, double(w_.x[0]), double(w_.x[1]));
@@ -729,13 +829,15 @@ class Sqp {
   // ------------------------------------------------------------------ line searches
   /// Backtracking on the l1 merit; leaves the accepted point in xt.
   bool merit_search(T merit0, T D, T theta0, T& alpha, bool elastic) {
-    if (!(D < T(0))) D = -std::fabs(D);  // not a descent direction (numerically): still require decrease
     const T eta = st_.armijo;
     T f_t = T(0);
     for (alpha = T(1); alpha >= st_.min_step; alpha *= st_.backtrack) {
       for (int j = 0; j < n; ++j) w_.xt[j] = clip(j, w_.x[j] + alpha * w_.d[j]);
       if (eval_values(w_.xt.ptr(), f_t)) {
         const T m_t = w_.sf * f_t + nu_ * theta(w_.ge_t.ptr(), w_.gi_t.ptr());
+#ifdef SQP_DEBUG
+        std::printf("    alpha=%g m_t=%.17g need<=%.17g\n", double(alpha), double(m_t), double(merit0 + eta * alpha * D));
+#endif
         if (m_t <= merit0 + eta * alpha * D) return true;
         if (alpha == T(1) && st_.second_order_correction && !elastic && (me + mi) > 0 &&
             theta(w_.ge_t.ptr(), w_.gi_t.ptr()) > theta0 && soc_step(merit0, D))

@@ -104,7 +104,7 @@ def test_sanitizers(exported: Path) -> None:
 
 def test_exported_files(exported: Path) -> None:
   hpp = (exported / "sqpmod.hpp").read_text()
-  for name in ("hs071", "hs071_obj_grad", "hs071_con_jac", "hs071_hess", "hs071f"):
+  for name in ("hs071", "hs071_obj_grad", "hs071_con_jac", "hs071_hess", "hs071_qp", "hs071_qpel", "hs071f"):
     assert f"namespace {name} {{" in hpp
-  for rel in ("anvil/sqp/dense.hpp", "anvil/sqp/settings.hpp", "anvil/qp/dense.hpp", "anvil/qp/core.hpp"):
+  for rel in ("anvil/sqp/sqp.hpp", "anvil/sqp/settings.hpp", "anvil/qp/dense.hpp", "anvil/qp/core.hpp"):
     assert (exported / rel).is_file()

@@ -1,0 +1,176 @@
+"""NLP benchmark: anvil's SQP (dense and sparse) against Ipopt and CasADi's sqpmethod (qrqp), in one run.
+
+Problems: the Hock-Schittkowski set of tests/support (standard starts) and the hanging chain
+(N = 40, 200; ../shared/problems/README.md). Success is decided by one independent check for every
+solver: the KKT residuals recomputed with CasADi's derivatives (tests/support/kkt.py, scaled, 1e-6)
+and the objective within 1e-6 (relative) of the published optimum (or of the local optimum flagged
+for that start). Times: medians of repeated solves (anvil: the C++ solve; Ipopt/sqpmethod: the
+nlpsol call). Ipopt runs with bound_relax_factor = 0 so that its optimum is the exact one.
+
+  python benchmarks/nlp.py [--quick] [--problems HS71 HS100 ...] [--no-chain]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import casadi as ca  # noqa: E402
+from support.hock_schittkowski import PROBLEMS  # noqa: E402
+from support.kkt import check_kkt, from_casadi_multipliers  # noqa: E402
+from support.nlp_adapters import to_anvil, to_casadi  # noqa: E402
+
+from anvil.opti import DenseProblem, DenseSQPFunction, SparseProblem, SparseSQPFunction, SQPStatus  # noqa: E402
+
+QUICK = ["HS6", "HS14", "HS21", "HS35", "HS43", "HS71", "HS76", "HS100", "HS106", "HS113", "HS116", "HS118"]
+SHIFT = 1e-4  # shifted geometric mean: 0.1 ms shift
+
+
+def _median_time(fn, repeats: int) -> float:
+  ts = []
+  for _ in range(repeats):
+    t = time.perf_counter()
+    fn()
+    ts.append(time.perf_counter() - t)
+  return statistics.median(ts)
+
+
+def _ok(p, x, le, li, lb, f) -> bool:
+  ref = p.f_x0 if p.f_x0 is not None else p.f_star
+  return check_kkt(p, x, le, li, lb).ok(1e-6) and abs(f - ref) <= 1e-6 * max(1.0, abs(ref))
+
+
+def run_anvil(p, kind: str, repeats: int) -> dict:
+  a = to_anvil(p, prefix=f"{kind[0]}{p.name.lower()}")
+  P, S = (DenseProblem, DenseSQPFunction) if kind == "dense" else (SparseProblem, SparseSQPFunction)
+  t = time.perf_counter()
+  s = S(f"{kind}_{p.name.lower()}", P(**a.problem_kwargs()), settings={"max_iter": 200}).compile()
+  build = time.perf_counter() - t
+  x0 = np.asarray(p.x0, dtype=float)
+  r = s(x0=x0)
+  ts = [s(x0=x0).solve_time for _ in range(repeats)]
+  ok = r.status == SQPStatus.SOLVED and _ok(p, r.x, r.lam_eq, r.lam_ineq, r.lam_box, r.cost)
+  false_solved = r.status == SQPStatus.SOLVED and not check_kkt(p, r.x, r.lam_eq, r.lam_ineq, r.lam_box).ok(1e-6)
+  return {"ok": ok, "false_solved": false_solved, "iter": r.iterations, "time": statistics.median(ts),
+          "status": r.status.name, "build": build}
+
+
+def run_casadi(p, plugin: str, repeats: int) -> dict:
+  c = to_casadi(p)
+  if plugin == "ipopt":
+    opts = {"print_time": False, "ipopt": {"print_level": 0, "sb": "yes", "tol": 1e-10, "bound_relax_factor": 0.0,
+                                            "max_iter": 500}}
+  else:
+    opts = {"print_time": False, "print_header": False, "print_iteration": False, "print_status": False,
+            "qpsol": "qrqp", "qpsol_options": {"print_iter": False, "print_header": False, "error_on_fail": False},
+            "max_iter": 200, "error_on_fail": False}
+  solver = ca.nlpsol(f"{plugin}_{p.name}", plugin, c.nlp, opts)
+  x0 = np.asarray(p.x0, dtype=float)
+
+  def solve():
+    return solver(x0=x0, lbx=c.lbx, ubx=c.ubx, lbg=c.lbg, ubg=c.ubg)
+
+  sol = solve()
+  st = solver.stats()
+  le, li, lb = from_casadi_multipliers(p, np.asarray(sol["lam_g"]).ravel(), np.asarray(sol["lam_x"]).ravel())
+  x = np.asarray(sol["x"]).ravel()
+  ok = bool(st["success"]) and _ok(p, x, le, li, lb, float(sol["f"]))
+  return {"ok": ok, "false_solved": bool(st["success"]) and not check_kkt(p, x, le, li, lb).ok(1e-6),
+          "iter": int(st.get("iter_count", -1)), "time": _median_time(solve, repeats), "status": st["return_status"]}
+
+
+def sgm(times: list[float]) -> float:
+  return math.exp(sum(math.log(t + SHIFT) for t in times) / len(times)) - SHIFT
+
+
+def hs_table(names: list[str], repeats: int) -> None:
+  solvers = ("anvil-dense", "anvil-sparse", "ipopt", "sqpmethod")
+  res: dict[str, dict[str, dict]] = {s: {} for s in solvers}
+  print(f"{'problem':9s} {'n':>3s} {'meq':>3s} {'min':>3s} | " +
+        " | ".join(f"{s:>12s} it   ms  " for s in solvers))
+  for nm in names:
+    p = PROBLEMS[nm]
+    row = [f"{nm:9s} {p.n:3d} {p.m_eq:3d} {p.m_ineq:3d}"]
+    for s in solvers:
+      try:
+        r = run_anvil(p, s.split("-")[1], repeats) if s.startswith("anvil") else run_casadi(p, s, repeats)
+      except Exception as e:  # noqa: BLE001 - a crash counts as a failure, reported
+        r = {"ok": False, "false_solved": False, "iter": -1, "time": math.nan, "status": f"error {type(e).__name__}"}
+      res[s][nm] = r
+      mark = "ok " if r["ok"] else ("FS!" if r["false_solved"] else " - ")
+      row.append(f"{mark} {r['iter']:4d} {r['time'] * 1e3:8.3f}")
+    print(" | ".join(row), flush=True)
+  print()
+  both = [nm for nm in names if res["ipopt"][nm]["ok"]]
+  for s in solvers:
+    ok = sum(r["ok"] for r in res[s].values())
+    fs = sum(r["false_solved"] for r in res[s].values())
+    common = [nm for nm in both if res[s][nm]["ok"]]
+    ratio = sgm([res[s][nm]["time"] for nm in common]) / sgm([res["ipopt"][nm]["time"] for nm in common]) \
+      if common else math.nan
+    print(f"{s:13s} solved {ok:3d}/{len(names)}  false SOLVED {fs}  shifted geo-mean time vs Ipopt "
+          f"(on {len(common)} both solved): {ratio:.3f}")
+
+
+def chain(N: int, repeats: int) -> None:
+  """The hanging chain with inequality links, sparse SQP vs Ipopt."""
+  import anvil as av
+  from anvil import Arg, Tensor
+
+  ell, nv = 2.0 / N, N - 1
+
+  def pts(x):
+    return Tensor.cat(Tensor([[0.0, 0.0]]), x.reshape(nv, 2), Tensor([[1.0, 0.0]]))
+
+  def links(x, p):
+    P = pts(x)
+    d = P[1:] - P[:-1]
+    return (d * d).sum(axis=1)
+
+  cost = av.NumericalFunction(f"chain{N}_f", lambda x, p: 9.81 * x.reshape(nv, 2)[:, 1].sum(), (Arg(2 * nv), Arg(0)))
+  ineq = av.NumericalFunction(f"chain{N}_g", links, (Arg(2 * nv), Arg(0)))
+  x0 = np.stack([np.linspace(0, 1, N + 1)[1:-1], np.zeros(nv)], 1).reshape(-1)
+  t = time.perf_counter()
+  s = SparseSQPFunction(f"chain{N}", SparseProblem(cost_fn=cost, ineq_constraints_fn=ineq, ineq_ub=ell ** 2),
+                        settings={"max_iter": 300}).compile()
+  build = time.perf_counter() - t
+  r = s(x0=x0)
+  ta = statistics.median(s(x0=x0).solve_time for _ in range(repeats))
+  X = ca.SX.sym("x", 2 * nv)
+  Pp = ca.reshape(X, 2, nv).T
+  allp = ca.vertcat(ca.DM([[0, 0]]), Pp, ca.DM([[1, 0]]))
+  d = allp[1:, :] - allp[:-1, :]
+  solver = ca.nlpsol("chain", "ipopt", {"x": X, "f": 9.81 * ca.sum1(Pp[:, 1]), "g": ca.sum2(d ** 2)},
+                     {"print_time": False, "ipopt": {"print_level": 0, "sb": "yes", "tol": 1e-10,
+                                                     "bound_relax_factor": 0.0}})
+  sol = solver(x0=x0, ubg=ell ** 2)
+  ti = _median_time(lambda: solver(x0=x0, ubg=ell ** 2), repeats)
+  fi = float(sol["f"])
+  print(f"hanging chain N={N:3d}: anvil-sparse {r.status.name} {r.iterations} it {ta * 1e3:.3f} ms (build {build:.1f} s)"
+        f" | ipopt {solver.stats()['return_status']} {solver.stats()['iter_count']} it {ti * 1e3:.3f} ms"
+        f" | f rel diff {abs(r.cost - fi) / abs(fi):.1e} | anvil/ipopt time {ta / ti:.3f}")
+
+
+def main() -> None:
+  ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  ap.add_argument("--quick", action="store_true", help=f"only {len(QUICK)} HS problems, fewer repeats")
+  ap.add_argument("--problems", nargs="*", help="HS problem names")
+  ap.add_argument("--no-chain", action="store_true")
+  args = ap.parse_args()
+  names = args.problems or (QUICK if args.quick else list(PROBLEMS))
+  repeats = 5 if args.quick else 11
+  hs_table(names, repeats)
+  if not args.no_chain:
+    for N in (40, 200):
+      chain(N, repeats)
+
+
+if __name__ == "__main__":
+  main()

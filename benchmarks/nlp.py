@@ -23,11 +23,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import casadi as ca  # noqa: E402
+
+from anvil.opti import DenseProblem, DenseSQPFunction, SparseProblem, SparseSQPFunction, SQPStatus  # noqa: E402
 from support.hock_schittkowski import PROBLEMS  # noqa: E402
 from support.kkt import check_kkt, from_casadi_multipliers  # noqa: E402
 from support.nlp_adapters import to_anvil, to_casadi  # noqa: E402
-
-from anvil.opti import DenseProblem, DenseSQPFunction, SparseProblem, SparseSQPFunction, SQPStatus  # noqa: E402
 
 QUICK = ["HS6", "HS14", "HS21", "HS35", "HS43", "HS71", "HS76", "HS100", "HS106", "HS113", "HS116", "HS118"]
 SHIFT = 1e-4  # shifted geometric mean: 0.1 ms shift

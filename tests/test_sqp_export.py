@@ -12,12 +12,11 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from support.cpp_harness import ALLOC_HOOKS, SANITIZE, WARN, compile_cpp, run_exe  # noqa: E402
-from test_sqp_dense import hs071_problem  # noqa: E402
-
 import anvil as av  # noqa: E402
 from anvil import dtypes  # noqa: E402
 from anvil.opti import DenseSQPFunction, SQPStatus  # noqa: E402
+from support.cpp_harness import ALLOC_HOOKS, SANITIZE, WARN, compile_cpp, run_exe  # noqa: E402
+from test_sqp_dense import hs071_problem  # noqa: E402
 
 MAIN = ALLOC_HOOKS + r"""
 #include "sqpmod.hpp"

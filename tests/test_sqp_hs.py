@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from anvil.opti import DenseProblem, DenseSQPFunction, SparseProblem, SparseSQPFunction, SQPStatus  # noqa: E402
 from support.hock_schittkowski import PROBLEMS, perturbed_starts  # noqa: E402
 from support.kkt import check_kkt  # noqa: E402
 from support.nlp_adapters import load_reference, to_anvil  # noqa: E402
-
-from anvil.opti import DenseProblem, DenseSQPFunction, SparseProblem, SparseSQPFunction, SQPStatus  # noqa: E402
 
 # one of each kind: bounds only, equalities, inequalities, two-sided rows, mixed, larger n
 CI_SET = ["HS4", "HS14", "HS21", "HS35", "HS71", "HS76", "HS100", "HS118"]

@@ -5,10 +5,10 @@ from anvil.opti.sqp import (
   Globalization,
   HessianApproximation,
   SparseProblem,
+  SparseSQPFunction,
   SQPResult,
   SQPSettings,
   SQPStatus,
-  SparseSQPFunction,
 )
 
 __all__ = ["DenseProblem", "DenseSQPFunction", "Globalization", "HessianApproximation", "QPResult", "QPSettings",

@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from anvil.codegen import FunctionBase, NumericalFunction
 from anvil.codegen.common import check_identifier, collect_functions, render_module
 from anvil.codegen.templates import render
-import scipy.sparse as sp
-
 from anvil.opti.qp import QPSolver
 from anvil.opti.sqp.derivatives import Callbacks, dense_callbacks, sparse_callbacks
 from anvil.opti.sqp.problem import DenseProblem, SparseProblem, as_vector, check_bounds
@@ -366,5 +365,5 @@ class SparseSQPFunction(_SQPFunction):
                      "h": "::anvil::sqp::CscLayout<HPattern>"}
 
 
-__all__ = ["DenseSQPFunction", "SparseSQPFunction", "Globalization", "HessianApproximation", "SQPResult", "SQPSettings", "SQPStatus",
-           "NumericalFunction"]
+__all__ = ["DenseSQPFunction", "Globalization", "HessianApproximation", "SQPResult", "SQPSettings", "SQPStatus",
+           "SparseSQPFunction"]

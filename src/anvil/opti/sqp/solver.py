@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from anvil.codegen import FunctionBase, NumericalFunction
+from anvil.codegen import FunctionBase
 from anvil.codegen.common import check_identifier, collect_functions, render_module
 from anvil.codegen.templates import render
 from anvil.opti.qp import QPSolver

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from anvil.codegen import FunctionBase
 from anvil.codegen.common import check_identifier, collect_functions, render_module
 from anvil.codegen.templates import render
-from anvil.opti.qp import QPSolver
+from anvil.opti.qp import QPSettings, QPSolver
 from anvil.opti.sqp.derivatives import Callbacks, dense_callbacks, sparse_callbacks
 from anvil.opti.sqp.problem import DenseProblem, SparseProblem, as_vector, check_bounds
 from anvil.opti.sqp.spec import HISTORY_FIELDS, INFO, SETTINGS, Globalization, HessianApproximation, SQPStatus
@@ -107,7 +107,7 @@ class _SQPFunction(FunctionBase):
   problem_type: type = DenseProblem
 
   def __init__(self, name: str, problem: DenseProblem, settings: Any = None, *, elastic: bool = True,
-               cxx_flags: tuple[str, ...] = ("-O2",)) -> None:
+               qp_settings: QPSettings | None = None, cxx_flags: tuple[str, ...] = ("-O2",)) -> None:
     self.name = check_identifier(name, "SQP solver name")
     self._where = f"{type(self).__name__} {name!r}"
     if not isinstance(problem, self.problem_type) or (self.kind == "dense" and isinstance(problem, SparseProblem)):
@@ -123,6 +123,9 @@ class _SQPFunction(FunctionBase):
     self.hessian = hess
     self.elastic = bool(elastic) and problem.neq + problem.nin > 0
     self.cxx_flags = tuple(cxx_flags)
+    if qp_settings is not None and not isinstance(qp_settings, QPSettings):
+      raise TypeError(f"{self._where}: qp_settings must be a QPSettings, got {type(qp_settings).__name__}")
+    self.qp_settings = qp_settings
     self._lock = threading.Lock()
     self._native: tuple[Any, ctypes.CDLL] | None = None
     self._build()
@@ -137,7 +140,7 @@ class _SQPFunction(FunctionBase):
   def _qp_solvers(self, P: Any, A: Any, G: Any, n: int, backend: str, suffix: str) -> QPSolver:
     p = self.problem
     return QPSolver(f"{self.name}_{suffix}", n, P=P, A=A if p.neq else None, G=G if p.nin else None,
-                    dtype=p.dtype, backend=backend, cxx_flags=self.cxx_flags)
+                    dtype=p.dtype, backend=backend, settings=self.qp_settings, cxx_flags=self.cxx_flags)
 
 
   @property
@@ -323,7 +326,9 @@ class DenseSQPFunction(_SQPFunction):
       ``default_settings()`` and used by calls that give none. ``settings.hessian`` decides which
       Hessian is generated (EXACT, or GAUSS_NEWTON for a ``residual_fn`` problem; BFGS none).
     elastic: build the elastic QP used when a linearization is inconsistent (doubles the QP
-      workspace of constrained problems; without it such a point ends with LOCALLY_INFEASIBLE).
+      workspace of constrained problems; without it such a point ends with QP_FAILURE).
+    qp_settings: ``QPSettings`` of the QP subproblems (the SQP tightens their tolerances below its
+      own and sets their iteration limit from ``settings.qp_max_iter``).
   """
 
   kind = "dense"

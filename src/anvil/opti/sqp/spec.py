@@ -92,7 +92,8 @@ INFO = StructSpec("Info", "Statistics of one SQP solve.", (
   Field("status", "enum", SQPStatus.INVALID_INPUT, "outcome.", enum=SQPStatus, cpp_type="Status"),
   Field("iterations", "int", 0, "SQP iterations."),
   Field("cost", "float", 0.0, "f at the returned point."),
-  Field("stationarity", "float", 0.0, "|grad f + J_eq'lam_eq + J_in'lam_ineq + lam_box|_inf."),
+  Field("stationarity", "float", 0.0, "|grad f + J_eq'lam_eq + J_in'lam_ineq + lam_box|_inf, and any multiplier whose sign "
+        "points at an infinite bound."),
   Field("eq_violation", "float", 0.0, "|g_eq - b|_inf."),
   Field("ineq_violation", "float", 0.0, "largest violation of an inequality row or a bound."),
   Field("complementarity", "float", 0.0, "largest |multiplier| x distance to the bound its sign makes active."),

@@ -157,7 +157,7 @@ struct Info {
   Status status           = Status::INVALID_INPUT;  ///< outcome.
   int iterations          = 0;  ///< SQP iterations.
   T cost                  = T(0.0);  ///< f at the returned point.
-  T stationarity          = T(0.0);  ///< |grad f + J_eq'lam_eq + J_in'lam_ineq + lam_box|_inf.
+  T stationarity          = T(0.0);  ///< |grad f + J_eq'lam_eq + J_in'lam_ineq + lam_box|_inf, and any multiplier whose sign points at an infinite bound.
   T eq_violation          = T(0.0);  ///< |g_eq - b|_inf.
   T ineq_violation        = T(0.0);  ///< largest violation of an inequality row or a bound.
   T complementarity       = T(0.0);  ///< largest |multiplier| x distance to the bound its sign makes active.

@@ -368,11 +368,13 @@ class Sqp {
       const T g = w_.gi[i];
       inv = detail::max2(inv, detail::max2(w_.lb[i] - g, g - w_.ub[i]));
       comp = detail::max2(comp, comp_term(w_.lam_ineq[i], g, w_.lb[i], w_.ub[i]));
+      stat = detail::max2(stat, sign_term(w_.lam_ineq[i], w_.lb[i], w_.ub[i]));
     }
     for (int j = 0; j < n; ++j) {
       const T v = w_.x[j];
       inv = detail::max2(inv, detail::max2(w_.xl[j] - v, v - w_.xu[j]));
       comp = detail::max2(comp, comp_term(w_.lam_box[j], v, w_.xl[j], w_.xu[j]));
+      stat = detail::max2(stat, sign_term(w_.lam_box[j], w_.xl[j], w_.xu[j]));
     }
     info.cost = w_.f;
     info.stationarity = stat;
@@ -381,15 +383,27 @@ class Sqp {
     info.complementarity = comp;
   }
 
-  /// |lam| times the distance to the bound its sign says is active (an infinite bound: |lam|).
+  /// |lam| times the distance to the bound its sign says is active (0 for an infinite bound: that
+  /// is a sign error, counted by sign_term).
   static T comp_term(T lam, T v, T lo, T hi) {
-    if (lam > T(0)) return std::isfinite(hi) ? lam * std::fabs(hi - v) : lam;
-    if (lam < T(0)) return std::isfinite(lo) ? -lam * std::fabs(v - lo) : -lam;
+    if (lam > T(0)) return std::isfinite(hi) ? lam * std::fabs(hi - v) : T(0);
+    if (lam < T(0)) return std::isfinite(lo) ? -lam * std::fabs(v - lo) : T(0);
+    return T(0);
+  }
+
+  /// |lam| when its sign points at an infinite bound: a dual infeasibility, part of stationarity.
+  static T sign_term(T lam, T lo, T hi) {
+    if (lam > T(0) && !std::isfinite(hi)) return lam;
+    if (lam < T(0) && !std::isfinite(lo)) return -lam;
     return T(0);
   }
 
   bool converged() const {
     const Info<T>& i = w_.info;
+#ifdef SQP_DEBUG
+    std::printf("  kkt: stat=%g eq=%g in=%g comp=%g\n", double(i.stationarity), double(i.eq_violation),
+                double(i.ineq_violation), double(i.complementarity));
+#endif
     return i.stationarity <= st_.tol_stationarity && i.eq_violation <= st_.tol_eq &&
            i.ineq_violation <= st_.tol_ineq && i.complementarity <= st_.tol_complementarity;
   }

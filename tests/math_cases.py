@@ -28,10 +28,11 @@ def _ld(fn):
 
 
 def _mp(fn):
-  """A reference evaluated with mpmath (50 digits), rounded to float64."""
+  """A reference evaluated with mpmath (50 digits), rounded to float64; huge and non-finite arguments
+  go to ``fn`` as Python floats."""
   def ref(x):
     with mpmath.workdps(50):
-      return np.array([float(fn(mpmath.mpf(float(v)))) if np.isfinite(v) else float(fn(float(v))) for v in np.ravel(x)]
+      return np.array([float(fn(mpmath.mpf(float(v)))) if abs(v) < 1e6 else float(fn(float(v))) for v in np.ravel(x)]
                       ).reshape(np.shape(x))
   return ref
 
@@ -40,13 +41,9 @@ def _mp_erf(v):
   return mpmath.erf(v) if not isinstance(v, float) else math.erf(v)
 
 
-def _mp_erfc(v):
-  return mpmath.erfc(v) if not isinstance(v, float) else math.erfc(v)
-
-
 def _gelu_none(v):
-  if isinstance(v, float):
-    return v if v > 0 else (0.0 if v < 0 else v)
+  if isinstance(v, float):  # |x| >= 1e6: x or -0.0; the formula x / 2 erfc(-x / sqrt 2) gives nan at -inf (-inf * 0)
+    return v if v > 0 else -0.0 if v > -math.inf else float("nan")
   return v * mpmath.erfc(-v / mpmath.sqrt(2)) / 2
 
 

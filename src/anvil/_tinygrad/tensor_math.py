@@ -9,10 +9,14 @@ methods replace tinygrad's versions on ``Tensor``; outside tracing tinygrad is u
 - ``sigmoid``, ``softplus``, ``logaddexp``, ``elu``, ``celu``, ``selu``, ``gelu``: accurate formulas
   over those calls (``log1p``/``expm1``/``erfc`` where the naive formula cancels);
 - ``pow`` of floats: C ``pow`` (tinygrad's loop kernels would use ``exp2(e * log2(b))``);
-- ``fmod``, ``%`` and ``//`` of floats: C ``fmod`` and numpy's ``remainder`` / ``floor_divide``;
-- NaN propagates like numpy: ``relu(nan)`` and ``sign(nan)`` are NaN, ``nan <= x`` / ``nan >= x``
-  are False (tinygrad spells them ``not (x < nan)``). ``maximum``/``max`` are NaN-propagating in
-  the renderers (``MAX`` node semantics), ``clamp`` already is.
+- ``/`` of floats is one correctly rounded division (tinygrad: ``a * (1/b)``, which overflows for a
+  subnormal ``b``); ``fmod``, ``%`` and ``//`` of floats: C ``fmod`` and numpy's ``remainder`` /
+  ``floor_divide``;
+- NaN and infinities like numpy: ``relu(nan)`` and ``sign(nan)`` are NaN, ``nan <= x`` / ``nan >= x``
+  are False (tinygrad spells them ``not (x < nan)``), ``argmax`` finds the first NaN,
+  ``relu6(inf)``/``hardsigmoid(inf)`` saturate, ``logsumexp`` follows scipy for infinite maxima.
+  ``maximum``/``max`` are NaN-propagating in the renderers (``MAX`` node semantics), ``clamp``
+  already is.
 """
 
 from __future__ import annotations
@@ -93,6 +97,32 @@ def _relu(x: Tensor) -> Tensor:
   return ((x < 0) | x.eq(0)).where(0, x)
 
 
+def _relu6(x: Tensor) -> Tensor:
+  return ((x > 6) | x.eq(6)).where(6, _relu(x))  # relu6(inf) = 6, not inf - inf
+
+
+def _hardsigmoid(x: Tensor, alpha: float = 1 / 6, beta: float = 0.5) -> Tensor:
+  y = x * alpha + beta
+  return ((y > 1) | y.eq(1)).where(1, _relu(y))
+
+
+def _logsumexp(self: Tensor, axis=None, keepdim: bool = False) -> Tensor:
+  # scipy's rule: a non-finite max is shifted by 0, so logsumexp([1, inf]) = inf and of [-inf, -inf] = -inf
+  m = self.max(axis=axis, keepdim=True).detach()
+  m = (m.isinf() | m.isnan()).where(0, m)
+  return (self - m).exp().sum(axis=axis, keepdim=keepdim).log() + (m if keepdim else m.squeeze(axis))
+
+
+def _argmax(self: Tensor, axis=None, keepdim: bool = False) -> Tensor:
+  # numpy: the first NaN is the maximum (tinygrad's x == max(x) matches nothing when the max is NaN)
+  if axis is None:
+    return _argmax(self.flatten(), 0)
+  axis = self._resolve_dim(axis)
+  m = self.eq(self.max(axis=axis, keepdim=True)) | self.isnan()
+  idx = m * Tensor.arange(self.shape[axis], 0, -1).reshape(self.shape[axis], *[1] * (self.ndim - axis - 1))
+  return (self.shape[axis] - idx.max(axis=axis, keepdim=keepdim)).cast(dtypes.int32)
+
+
 def _sign(x: Tensor) -> Tensor:
   return (x > 0).where(1, (x < 0).where(-1, x.detach()))  # sign(+-0) = +-0, sign(nan) = nan; no derivative
 
@@ -147,7 +177,8 @@ def _gelu(self: Tensor, approximate: str = "tanh") -> Tensor:
   if approximate == "tanh":
     return self * _sigmoid((self + self * self * self * 0.044715) * (2 * _SQRT_2_OVER_PI))
   if approximate == "none":
-    return self * apply("erfc", self * -math.sqrt(0.5)) * 0.5
+    # halve first (erfc <= 2 must not overflow x = 1e308); a division, which tinygrad does not move past the product
+    return _fdiv(self, 2.0) * apply("erfc", self * -math.sqrt(0.5))
   return _ORIGINAL["gelu"](self, approximate)
 
 
@@ -201,10 +232,17 @@ def _pow(self: Tensor, x, reverse: bool = False) -> Tensor:
 
 
 def _div(self: Tensor, x, reverse: bool = False, rounding_mode=None) -> Tensor:
-  if rounding_mode == "floor":
-    a, b = self._broadcasted(x, reverse)
-    if _is_float(a) or _is_float(b):
-      return _floor_divide(a, b)
+  a, b = self._broadcasted(x, reverse)
+  is_int = dtypes.is_int(a.dtype) and dtypes.is_int(b.dtype)
+  if rounding_mode == "floor" and not is_int:
+    return _floor_divide(a, b)
+  if rounding_mode is None and not is_int:  # true division, correctly rounded like numpy (not a * (1/b))
+    dt = _float_dtype(least_upper_dtype(a.dtype, b.dtype))
+    a = a if a.dtype == dt or a.dtype in dtypes.weaks else a.cast(dt)
+    b = b if b.dtype == dt or b.dtype in dtypes.weaks else b.cast(dt)
+    if a.dtype in dtypes.weaks and b.dtype in dtypes.weaks:
+      return _ORIGINAL["div"](self, x, reverse, rounding_mode)
+    return a.alu(Ops.FDIV, b)
   return _ORIGINAL["div"](self, x, reverse, rounding_mode)
 
 
@@ -217,6 +255,10 @@ OVERRIDES: dict[str, Callable] = {
   "round": _float_only("round", lambda x: apply("round", x)),
   "sign": _float_only("sign", _sign),
   "relu": _float_only("relu", _relu),
+  "relu6": _float_only("relu6", _relu6),
+  "hardsigmoid": _float_only("hardsigmoid", _hardsigmoid),
+  "logsumexp": _float_only("logsumexp", _logsumexp),
+  "argmax": _float_only("argmax", _argmax),
   "sigmoid": _sigmoid,
   "logaddexp": _logaddexp,
   "softplus": _float_only("softplus", _softplus),

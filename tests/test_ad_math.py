@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from math_cases import BINARY, UNARY
 
 import anvil as av
 from anvil import Arg, Tensor
+from math_cases import BINARY, UNARY
 
 N = 6
 RNG = np.random.default_rng(99)
@@ -146,3 +146,15 @@ def test_atan2_hypot_api() -> None:
   np.testing.assert_array_equal(b, np.arctan2(1.0, x))
   with pytest.raises(TypeError, match="anvil.atan2"):
     av.atan2(1.0, 2.0)
+
+
+@pytest.mark.parametrize("lowering", ["scalar", "kernels"])
+def test_vmap_of_math_functions(lowering: str) -> None:
+  """Batching rules carry libm calls (and the function id operand) like any elementwise op."""
+  f = av.NumericalFunction(f"vm_{lowering}", lambda x, p: (av.atan2(x, p).cos() * x.erf() + av.hypot(x, p)).sum(),
+                           (Arg(3), Arg(3)), lowering=lowering)
+  fb = av.svmap(f, 4, in_axes=(0, None))
+  x, p = RNG.standard_normal((4, 3)), RNG.standard_normal(3)
+  from math import erf
+  ref = (np.cos(np.arctan2(x, p)) * np.vectorize(erf)(x) + np.hypot(x, p)).sum(axis=1)
+  np.testing.assert_allclose(fb(x, p), ref, rtol=1e-14)

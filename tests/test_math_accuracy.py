@@ -80,6 +80,13 @@ def test_trig_near_multiples_of_half_pi() -> None:
   np.testing.assert_allclose(t, np.tan(x), rtol=4e-16)
 
 
+def test_cuda_source_calls_libm() -> None:
+  f = av.NumericalFunction("cu_math", lambda x, y: (x.cos() * av.atan2(y, x)).exp().maximum(y), (Arg(8), Arg(8)),
+                           device="CUDA")
+  src = "\n".join(k.source for k in f.rendered_kernels)
+  assert "cos(" in src and "atan2(" in src and "exp(" in src and "THREEFRY" not in src
+
+
 if __name__ == "__main__":  # print the table: python tests/test_math_accuracy.py
   for dt in (np.float64, np.float32):
     for low in ("kernels", "scalar"):

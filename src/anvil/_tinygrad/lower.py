@@ -31,7 +31,7 @@ from tinygrad.uop.ops import Ops, UOp
 from anvil._tinygrad import libm
 from anvil._tinygrad.dtypes import normalize_dtype, scalar_type
 from anvil._tinygrad.renderer import renderer_for
-from anvil._tinygrad.scalarize import scalarize
+from anvil._tinygrad.scalarize import reciprocal_constant, scalarize
 from anvil._tinygrad.tensor_math import traced_math
 from anvil.ir.program import BufferSpec, Copy, Kernel, Program, Role
 from anvil.ir.scalar import ScalarGraph
@@ -149,6 +149,7 @@ def _float_const(s: UOp) -> UOp | None:
 def for_kernels(outputs: list[UOp]) -> list[UOp]:
   """The graph as tinygrad's scheduler should see it (the loop-kernel lowering).
 
+  - a division by a constant is a product with its reciprocal (as in scalar code);
   - AD's structural-zero markers are dropped: tinygrad folds ``x * 0 -> 0`` on them, as it should;
   - a user's float constant that tinygrad's simplifier would fold in a way that changes IEEE results
     is hidden behind an ``opaque`` marker: a zero operand of ``*`` or ``/`` (``inf * 0`` is NaN, not
@@ -164,6 +165,11 @@ def for_kernels(outputs: list[UOp]) -> list[UOp]:
       new[u] = new[u.src[0]]
       continue
     src = tuple(new[s] for s in u.src)
+    if u.op is Ops.FDIV and (c := _float_const(u.src[1])) is not None and dtypes.is_float(u.dtype):
+      inv = reciprocal_constant(float(c.val), scalar_type(u.dtype).name)
+      if inv is not None:  # x / c -> x * (1/c), as the scalar lowering does
+        new[u] = src[0] * src[1].const_like(inv)
+        continue
     guard = _IEEE_GUARDED.get(u.op)
     strong = next((x.dtype for x in u.src if x.dtype not in dtypes.weaks), None)
     if guard is not None and name is None and strong is not None and dtypes.is_float(strong):

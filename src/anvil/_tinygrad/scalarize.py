@@ -3,7 +3,8 @@
 Movement ops are numpy index operations on object arrays of node ids; ALU ops create hash-consed
 nodes with light constant folding that never changes an IEEE result: constant arithmetic in the
 node's dtype (correctly rounded ops only), ``x*1``, ``x+0``, ``x-0``, ``where`` on a constant
-condition. A product with a constant ``0.0`` is kept (``inf * 0`` is NaN); only the structural
+condition; a division by a constant becomes a product with its reciprocal (the same special
+values, at most 1 ulp apart). A product with a constant ``0.0`` is kept (``inf * 0`` is NaN); only the structural
 zeros that AD introduces (``ZERO`` nodes, from ``libm.STRUCTURAL`` markers) absorb products.
 libm calls (``libm.call``) become nodes named after the function. Returns ``None`` when the graph
 uses an op with no scalar rule or grows past the element budget: the caller then schedules kernels
@@ -110,6 +111,10 @@ class _Builder:
           return args[0]
       elif _is_const(b, 0):
         return args[0]
+    if op == "fdiv" and dtype.startswith("float") and vals[1].op == CONST and vals[0].op != CONST:
+      inv = reciprocal_constant(vals[1].value, dtype)
+      if inv is not None:  # x / c -> x * (1/c): a multiplication, within 1 ulp of the division
+        return self.alu("mul", dtype, (args[0], self.const(inv, dtype)))
     if op == "where" and vals[0].op == CONST:
       return args[1] if vals[0].value else args[2]
     if op == "where" and args[1] == args[2]:
@@ -135,6 +140,17 @@ def _fold_zero(b: _Builder, op: str, dtype: str, args: tuple[int, ...], vals: li
   if op == "where" and z[1] and z[2]:
     return b.zero(dtype)
   return None
+
+
+def reciprocal_constant(c: object, dtype: str) -> float | None:
+  """``1 / c`` when multiplying by it is as safe as dividing by ``c`` (finite, ``c`` not zero or subnormal)."""
+  t = np.dtype(dtype).type
+  with np.errstate(all="ignore"):
+    c = t(c)  # type: ignore[arg-type]
+    inv = t(1) / c
+  if not np.isfinite(c) or c == 0 or not np.isfinite(inv) or abs(c) < np.finfo(t).tiny:
+    return None
+  return float(inv)
 
 
 def _is_const(n: Node, v: float) -> bool:

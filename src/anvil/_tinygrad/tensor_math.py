@@ -177,8 +177,9 @@ def _gelu(self: Tensor, approximate: str = "tanh") -> Tensor:
   if approximate == "tanh":
     return self * _sigmoid((self + self * self * self * 0.044715) * (2 * _SQRT_2_OVER_PI))
   if approximate == "none":
-    # halve first (erfc <= 2 must not overflow x = 1e308); a division, which tinygrad does not move past the product
-    return _fdiv(self, 2.0) * apply("erfc", self * -math.sqrt(0.5))
+    # halve first (erfc <= 2 must not overflow x = 1e308); an opaque 0.5, which tinygrad does not move past the product
+    half = Tensor(libm.call(libm.OPAQUE, self.uop.const_like(0.5)))
+    return (self * half) * apply("erfc", self * -math.sqrt(0.5))
   return _ORIGINAL["gelu"](self, approximate)
 
 

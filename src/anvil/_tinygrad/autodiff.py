@@ -1,11 +1,14 @@
 """Reverse mode (VJP) and forward mode (JVP) over tinygrad 0.14's lazy UOp graph.
 
-Reverse mode is tinygrad's own ``compute_gradient``, fed a TUPLE root so several outputs
-and their cotangents are pulled back in one sweep. tinygrad has no forward mode, so
+Reverse mode is tinygrad's ``compute_gradient`` sweep (re-implemented here so that anvil's rules
+come first: libm calls, an accurate ``cos`` for ``sin``, structural zeros), fed a TUPLE root so
+several outputs and their cotangents are pulled back in one sweep. tinygrad has no forward mode, so
 ``jvp`` walks the graph in topological order and applies one tangent rule per UOp op
 (the tensor-level vocabulary: elementwise ALU ops, CAST, REDUCE, movement ops, data
 STACK, CONTIGUOUS, COPY). Tangents that are structurally zero are never materialized, so
-the generated graph only grows where derivatives actually flow. Every tangent is built
+the generated graph only grows where derivatives actually flow; seeds and the zeros AD
+introduces carry a ``libm.STRUCTURAL`` marker, so scalar code folds them (``x * 0`` of the
+user's own arithmetic is not folded). Every tangent is built
 from the same ops as the primal graph, so it fuses and compiles like any other graph.
 """
 

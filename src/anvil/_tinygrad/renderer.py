@@ -63,7 +63,8 @@ class PortableCRenderer(ClangRenderer):
     Ops.SQRT: _libm("sqrt"), Ops.TRUNC: _libm("trunc"),
     Ops.POW: lambda a, b, dtype: f"pow({a}, {b})" if dtype == dtypes.float64 else f"powf({a}, {b})",  # not exp2(log2(a)*b)
     # numpy's maximum (NaN propagates); also what MAX reductions accumulate with
-    Ops.MAX: lambda a, b, dtype: f"anvil_detail::maximum<{C_TYPES.get(dtype, 'double')}>({a}, {b})",
+    Ops.MAX: lambda a, b, dtype: f"anvil_detail::maximum<{C_TYPES[dtype]}>({a}, {b})" if dtype in C_TYPES
+    else f"(({a}>{b})?{a}:{b})",
   }
   string_rewrite = _LIBM_RULES + PatternMatcher([
     (UPat(Ops.BITCAST, name="x"), lambda ctx, x: None if x.addrspace in (AddrSpace.GLOBAL, AddrSpace.LOCAL) else

@@ -87,6 +87,19 @@ def test_cuda_source_calls_libm() -> None:
   assert "cos(" in src and "atan2(" in src and "exp(" in src and "THREEFRY" not in src
 
 
+def test_tinygrad_methods_restored_after_tracing() -> None:
+  """anvil's Tensor methods are installed only while a function is traced, also when it raises."""
+  before = av.Tensor.__dict__["cos"]
+
+  def bad(x):
+    assert av.Tensor.__dict__["cos"] is not before  # anvil's version while tracing
+    raise KeyError("boom")
+
+  with pytest.raises(KeyError):
+    _ = av.NumericalFunction("raises", bad, (Arg(2),)).lowered
+  assert av.Tensor.__dict__["cos"] is before
+
+
 if __name__ == "__main__":  # print the table: python tests/test_math_accuracy.py
   for dt in (np.float64, np.float32):
     for low in ("kernels", "scalar"):

@@ -61,7 +61,6 @@ class PortableCRenderer(ClangRenderer):
     **ClangRenderer.code_for_op,
     Ops.SIN: _libm("sin"), Ops.EXP2: _libm("exp2"), Ops.LOG2: _libm("log2"),
     Ops.SQRT: _libm("sqrt"), Ops.TRUNC: _libm("trunc"),
-    Ops.POW: lambda a, b, dtype: f"pow({a}, {b})" if dtype == dtypes.float64 else f"powf({a}, {b})",  # not exp2(log2(a)*b)
     # numpy's maximum (NaN propagates); also what MAX reductions accumulate with
     Ops.MAX: lambda a, b, dtype: f"anvil_detail::maximum<{C_TYPES[dtype]}>({a}, {b})" if dtype in C_TYPES
     else f"(({a}>{b})?{a}:{b})",

@@ -4,7 +4,7 @@
 it on numpy arrays (JIT) or export it with ``av.generate_module`` (AOT).
 """
 
-from anvil.language import Tensor, dtypes  # noqa: I001  (applies anvil's tinygrad defaults first)
+from anvil.language import Tensor, atan2, dtypes, hypot  # noqa: I001  (applies anvil's tinygrad defaults first)
 import anvil.jit as jit  # noqa: F401  (av.jit.find_compiler, cache helpers)
 from anvil.codegen import (
   Arg,
@@ -31,10 +31,12 @@ __all__ = [
   "NumericalFunction",
   "SparseNumericalFunction",
   "Tensor",
+  "atan2",
   "dtypes",
   "dvmap",
   "gradient",
   "hessian",
+  "hypot",
   "jacobian",
   "jvp",
   "sphessian",

@@ -1,11 +1,14 @@
 """Reverse mode (VJP) and forward mode (JVP) over tinygrad 0.14's lazy UOp graph.
 
-Reverse mode is tinygrad's own ``compute_gradient``, fed a TUPLE root so several outputs
-and their cotangents are pulled back in one sweep. tinygrad has no forward mode, so
+Reverse mode is tinygrad's ``compute_gradient`` sweep (re-implemented here so that anvil's rules
+come first: libm calls, an accurate ``cos`` for ``sin``, structural zeros), fed a TUPLE root so
+several outputs and their cotangents are pulled back in one sweep. tinygrad has no forward mode, so
 ``jvp`` walks the graph in topological order and applies one tangent rule per UOp op
 (the tensor-level vocabulary: elementwise ALU ops, CAST, REDUCE, movement ops, data
 STACK, CONTIGUOUS, COPY). Tangents that are structurally zero are never materialized, so
-the generated graph only grows where derivatives actually flow. Every tangent is built
+the generated graph only grows where derivatives actually flow; seeds and the zeros AD
+introduces carry a ``libm.STRUCTURAL`` marker, so scalar code folds them (``x * 0`` of the
+user's own arithmetic is not folded). Every tangent is built
 from the same ops as the primal graph, so it fuses and compiles like any other graph.
 """
 
@@ -16,8 +19,12 @@ from collections.abc import Sequence
 
 import numpy as np
 from tinygrad import Tensor, dtypes
-from tinygrad.mixin.gradient import compute_gradient
-from tinygrad.uop.ops import GroupOp, Ops, UOp
+from tinygrad.dtype import sum_acc_dtype
+from tinygrad.mixin.gradient import _deepwalk, call_gradient, pm_gradient
+from tinygrad.uop.ops import GroupOp, Ops, UOp, broadcast_axes
+
+from anvil._tinygrad import libm
+from anvil.ir.mathfn import MATH_FUNCTIONS
 
 __all__ = [
   "NoPatternRuleError",
@@ -44,13 +51,23 @@ def _is_float(u: UOp) -> bool:
   return dtypes.is_float(u.dtype)
 
 
+def structural(u: UOp) -> UOp:
+  """``u`` with its zeros marked as structural (introduced by AD: they absorb products, see ``libm``)."""
+  return u if libm.name_of(u) == libm.STRUCTURAL else libm.call(libm.STRUCTURAL, u)
+
+
+def structural_zero(u: UOp) -> UOp:
+  """A structural zero of ``u``'s dtype and shape."""
+  return libm.call(libm.STRUCTURAL, u.const_like(0))
+
+
 def vjp_tensors(outputs: Sequence[Tensor], inputs: Sequence[Tensor], cotangents: Sequence[Tensor]) -> list[Tensor]:
   """Pull ``cotangents`` (one per output, same shapes) back to ``inputs``: ``sum_k J_k^T c_k``.
 
-  Inputs the outputs do not depend on get an explicit zero of their shape.
+  Inputs the outputs do not depend on get an explicit (structural) zero of their shape.
   """
   outs = [t.uop for t in outputs]
-  cots = [c.uop.cast(o.dtype) if c.dtype != o.dtype else c.uop for c, o in zip(cotangents, outs, strict=True)]
+  cots = [structural(c.uop.cast(o.dtype) if c.dtype != o.dtype else c.uop) for c, o in zip(cotangents, outs, strict=True)]
   targets = [t.uop for t in inputs]
   root = UOp.maketuple(*outs)
   grads = compute_gradient(root, UOp.maketuple(*cots), set(targets))
@@ -58,18 +75,93 @@ def vjp_tensors(outputs: Sequence[Tensor], inputs: Sequence[Tensor], cotangents:
   for x in targets:
     g = grads.get(x)
     if g is None:
-      g = x.const_like(0)
+      g = structural_zero(x)
     elif g.shape != x.shape:
       g = g._broadcast_to(x.shape)
     res.append(Tensor(g.cast(x.dtype) if g.dtype != x.dtype else g))
   return res
 
 
+# Reverse rules anvil overrides in tinygrad's ``pm_gradient``: libm calls (``libm.cotangents``), an
+# accurate cos for sin, and structural zeros where the rule introduces zeros.
+def _where_vjp(u: UOp, ctx: UOp) -> tuple[UOp | None, ...]:
+  z = structural_zero(ctx)
+  return None, u.src[0].where(ctx, z), u.src[0].where(z, ctx)
+
+
+def _max_vjp(u: UOp, ctx: UOp) -> tuple[UOp | None, ...]:
+  x, y = u.src
+  z, half = structural_zero(ctx), ctx * 0.5  # ties split the cotangent evenly
+  return (x > y).where(ctx, x.eq(y).where(half, z)), (x < y).where(ctx, x.eq(y).where(half, z))
+
+
+def _fdiv_vjp(u: UOp, ctx: UOp) -> tuple[UOp | None, ...]:
+  r = u.src[1].reciprocal()
+  return ctx * r, -(ctx * u) * r
+
+
+_VJP_RULES = {
+  Ops.SIN: lambda u, ctx: (ctx * libm.call("cos", u.src[0]),),
+  Ops.WHERE: _where_vjp,
+  Ops.MAX: _max_vjp,
+  Ops.FDIV: _fdiv_vjp,
+  Ops.TRUNC: lambda u, ctx: (None,),
+  Ops.SHRINK: lambda u, ctx: (structural(ctx.pad(tuple((p[0], s - p[0] - p[1]) for s, p in zip(u.src[0].shape, u.marg)))),
+                              None, None),
+}
+
+
+def _vjp_rule(u: UOp, ctx: UOp) -> tuple[UOp | None, ...] | None:
+  if libm.name_of(u) is not None:
+    return libm.cotangents(u, ctx)
+  rule = _VJP_RULES.get(u.op)
+  if rule is not None and (u.op is not Ops.MAX or _is_float(u)):
+    return rule(u, ctx)
+  return pm_gradient.rewrite(u, ctx=ctx)
+
+
+def compute_gradient(root: UOp, root_grad: UOp, targets: set[UOp]) -> dict[UOp, UOp]:
+  """tinygrad's ``compute_gradient`` (reverse sweep over the target path), with anvil's rules first."""
+  walk, in_target_path = _deepwalk(root, targets)
+  grads: dict[UOp, UOp] = {root: root_grad}
+  for t0 in reversed(walk):
+    if t0 not in grads or grads[t0].op is Ops.NOOP:
+      continue
+    if t0.op is Ops.GETTUPLE:
+      k = t0.src[0]
+      n_outputs = len(k.src[0].src)
+      prev = grads[k].src if k in grads else tuple(UOp(Ops.NOOP) for _ in range(n_outputs))
+      grads[k] = UOp.maketuple(*(prev[i] + grads[t0] if i == t0.arg and prev[i].op is not Ops.NOOP else
+                                 grads[t0] if i == t0.arg else prev[i] for i in range(n_outputs)))
+      continue
+    if t0.op in (Ops.FUNCTION, Ops.CALL):
+      needed = {i for i, arg in enumerate(t0.src[1:]) if arg in targets or in_target_path.get(arg, False)}
+      lgrads = call_gradient(grads[t0], t0, needed)
+    else:
+      lgrads = _vjp_rule(t0, grads[t0])
+    if lgrads is None:
+      raise NoTangentRuleError(f"vjp: no gradient rule for tinygrad op {t0.op} (dtype {t0.dtype})")
+    for k, v in zip(t0.src, lgrads):
+      if v is None:
+        continue
+      if k._shape is not None and v._shape is not None and k._shape != v._shape:
+        v = v.cast(sum_acc_dtype(v.dtype))._rop(Ops.ADD, broadcast_axes(k.shape, v.shape)).reshape(k.shape).cast(v.dtype)
+      if k in grads and grads[k].op is not Ops.NOOP:
+        if v.op is Ops.TUPLE and grads[k].op is Ops.TUPLE:
+          grads[k] = UOp.maketuple(*(p + n if (p.op is not Ops.NOOP and n.op is not Ops.NOOP) else
+                                     n if p.op is Ops.NOOP else p for p, n in zip(grads[k].src, v.src)))
+        else:
+          grads[k] = grads[k] + v
+      else:
+        grads[k] = v
+  return grads
+
+
 # ------------------------------------------------------------------ forward mode
 
 
 def _zeros(u: UOp) -> UOp:
-  return u.const_like(0)
+  return structural_zero(u)
 
 
 def _t(tan: dict[UOp, UOp], s: UOp) -> UOp | None:
@@ -122,6 +214,8 @@ def _tangent(u: UOp, tan: dict[UOp, UOp]) -> UOp | None:
   if not _is_float(u) and op is not Ops.STACK:
     return None
   ts = [_t(tan, s) for s in src]
+  if libm.name_of(u) is not None:
+    return libm.tangent(u, ts[:-1])
   if op in GroupOp.Movement or op in (Ops.COPY, Ops.CONTIGUOUS, Ops.CONTIGUOUS_BACKWARD):
     return None if ts[0] is None else u.replace(src=(ts[0], *src[1:]))
   if op is Ops.STACK:
@@ -177,7 +271,7 @@ def _tangent(u: UOp, tan: dict[UOp, UOp]) -> UOp | None:
   if op is Ops.SQRT:
     return ts[0] * (u.reciprocal() * 0.5)
   if op is Ops.SIN:
-    return ts[0] * (math.pi / 2 - src[0]).sin()
+    return ts[0] * libm.call("cos", src[0])
   if op is Ops.EXP2:
     return ts[0] * (u * _LN2)
   if op is Ops.LOG2:
@@ -212,7 +306,7 @@ def jvp_uops(outputs: Sequence[UOp], inputs: Sequence[UOp], tangents: Sequence[U
   """Push ``tangents`` (one per input) forward to ``outputs``; ``None`` where no derivative flows."""
   tan: dict[UOp, UOp] = {}
   for x, t in zip(inputs, tangents, strict=True):
-    tan[x] = t if t.dtype == x.dtype else t.cast(x.dtype)
+    tan[x] = structural(t if t.dtype == x.dtype else t.cast(x.dtype))  # zeros of a seed are structural
   for u in UOp.sink(*outputs).toposort():
     if u in tan or u.op is Ops.SINK or not any(s in tan for s in u.src):
       continue
@@ -305,6 +399,10 @@ def _zero_node(u: UOp, zs: list[np.ndarray | None], shape: tuple[int, ...]) -> n
       return z if z.any() else None
     if op in (Ops.COPY, Ops.CONTIGUOUS, Ops.CONTIGUOUS_BACKWARD, Ops.DETACH, Ops.NEG, Ops.SIN, Ops.SQRT, Ops.TRUNC):
       return zs[0]  # f(0) = 0
+    name = libm.name_of(u)
+    if name is not None:
+      fn = MATH_FUNCTIONS.get(name)
+      return zs[0] if name in libm.IDENTITIES or (fn is not None and fn.arity == 1 and fn.zero_at_zero) else None
     if op is Ops.CAST:
       return zs[0] if zs[0] is not None and _is_float(src[0]) and _is_float(u) else None
     if op is Ops.STACK:
@@ -389,7 +487,10 @@ def _dep_node(u: UOp, dep: dict[UOp, np.ndarray], n: int) -> np.ndarray | None:
   shape = tuple(int(s) for s in u.shape)
   if not _is_float(u) and op is not Ops.STACK:
     return None
-  if op in _NO_DERIVATIVE or op in GroupOp.Comparison:
+  name = libm.name_of(u)
+  if name in MATH_FUNCTIONS and not MATH_FUNCTIONS[name].differentiable:
+    return None
+  if (op in _NO_DERIVATIVE and name is None) or op in GroupOp.Comparison:
     return None
   if op is Ops.CAST:
     return None if ds[0] is None or not _is_float(src[0]) else ds[0]
@@ -474,11 +575,12 @@ _FLOAT_NAMES = ("float16", "bfloat16", "float32", "float64")
 
 
 _UNARY_EVAL = {"neg": np.negative, "recip": np.reciprocal, "sqrt": np.sqrt, "sin": np.sin, "exp2": np.exp2,
-               "log2": np.log2, "trunc": np.trunc}
+               "log2": np.log2, "trunc": np.trunc,
+               **{f.name: f.numpy for f in MATH_FUNCTIONS.values() if f.arity == 1}}
 _BINARY_EVAL = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "fdiv": np.divide, "max": np.maximum,
-                "pow": np.power}
+                "pow": np.power, **{f.name: f.numpy for f in MATH_FUNCTIONS.values() if f.arity == 2}}
 _NO_DERIV_OPS = frozenset(("lt", "ne", "eq", "trunc", "bitcast", "and", "or", "xor", "shl", "shr", "floordiv", "floormod",
-                           "cdiv", "cmod"))
+                           "cdiv", "cmod", *(f.name for f in MATH_FUNCTIONS.values() if not f.differentiable)))
 
 
 def _const_eval(op: str, dtype: str, vals: list) -> object | None:
@@ -508,7 +610,7 @@ def scalar_dependencies(graph, k: int) -> list[int]:
   ``1 - 1``, ...), and a node that is a known constant, or structurally zero (``x * 0``, ``0 / x``,
   ``x - x``, ``where(c, 0, 0)``), depends on nothing.
   """
-  from anvil.ir.scalar import CONST, INPUT
+  from anvil.ir.scalar import CONST, INPUT, ZERO
 
   bits: list[int] = []
   val: list[object | None] = []  # known constant value (floats only)
@@ -522,7 +624,7 @@ def scalar_dependencies(graph, k: int) -> list[int]:
       bits.append(1 << i if kk == k and is_float else 0)
       val.append(None)
       continue
-    if op == CONST:
+    if op in (CONST, ZERO):
       bits.append(0)
       v = node.value
       val.append(float(v) if is_float and not isinstance(v, bool) else None)

@@ -24,16 +24,18 @@ from dataclasses import dataclass, field
 import numpy as np
 from tinygrad import Context, Tensor
 from tinygrad.codegen import to_program
-from tinygrad.dtype import AddrSpace, strong_dtype
+from tinygrad.dtype import AddrSpace, dtypes, strong_dtype
 from tinygrad.schedule import create_linear_with_vars
 from tinygrad.tensor import transform_to_call
 from tinygrad.uop.ops import Ops, UOp
 
+from anvil._tinygrad import libm
 from anvil._tinygrad.data import register_placeholders, tracing
 from anvil._tinygrad.dtypes import normalize_dtype, scalar_type
 from anvil._tinygrad.errors import TraceError
 from anvil._tinygrad.renderer import renderer_for
-from anvil._tinygrad.scalarize import scalarize
+from anvil._tinygrad.scalarize import reciprocal_constant, scalarize
+from anvil._tinygrad.tensor_math import traced_math
 from anvil.ir.program import BufferSpec, Copy, Kernel, Program, Role
 from anvil.ir.scalar import ScalarGraph
 
@@ -69,7 +71,7 @@ def call_user_function(name: str, fn: Callable, inputs: Sequence[Tensor]) -> lis
   """Call ``fn`` on traced inputs; wrap its exceptions and check it returned Tensors."""
   register_placeholders(inputs, name)
   try:
-    with tracing(name):
+    with tracing(name), traced_math():  # libm calls and numpy NaN semantics for Tensor methods (see tensor_math)
       result = fn(*inputs)
   except Exception as e:  # keep the user's exception type; say where it happened
     e.add_note(f"(raised while tracing anvil function {name!r} on placeholder inputs "
@@ -118,6 +120,7 @@ def trace_program(name: str, fn: Callable, in_specs: Sequence[tuple[tuple[int, .
         return LoweredFunction(None, graph, shapes, out_dtypes, {"trace_s": t_traced - t0, "scalarize_s": t1 - t_traced})
       if lowering == "scalar":
         raise TraceError(f"function {name!r} cannot be lowered to a scalar graph: {why}")
+    outs = [Tensor(u) for u in for_kernels([o.uop for o in outs])]
     out_holders = make_placeholders([(tuple(o.shape), o.dtype) for o in outs])
     in_bufs = [t.uop.base for t in inputs]
     out_bufs = [t.uop.base for t in out_holders]
@@ -133,6 +136,52 @@ def trace_program(name: str, fn: Callable, in_specs: Sequence[tuple[tuple[int, .
     t3 = time.perf_counter()
   return LoweredFunction(program, None, shapes, out_dtypes,
                          {"trace_s": t1 - t0, "schedule_s": t2 - t1, "render_s": t3 - t2})
+
+
+_IEEE_GUARDED = {Ops.MUL: "zero", Ops.FDIV: "zero", Ops.CMPLT: "any"}
+
+
+def _float_const(s: UOp) -> UOp | None:
+  b = s.base
+  return b if b.op is Ops.CONST and dtypes.is_float(b.dtype) else None
+
+
+def for_kernels(outputs: list[UOp]) -> list[UOp]:
+  """The graph as tinygrad's scheduler should see it (the loop-kernel lowering).
+
+  - a division by a constant is a product with its reciprocal (as in scalar code);
+  - AD's structural-zero markers are dropped: tinygrad folds ``x * 0 -> 0`` on them, as it should;
+  - a user's float constant that tinygrad's simplifier would fold in a way that changes IEEE results
+    is hidden behind an ``opaque`` marker: a zero operand of ``*`` or ``/`` (``inf * 0`` is NaN, not
+    0) and a constant compared with ``<`` (``where(0 < x, x, 0)`` must stay a select, not become a
+    NaN-propagating ``max``).
+  """
+  new: dict[UOp, UOp] = {}
+  for u in UOp.sink(*outputs).toposort():
+    if u.op is Ops.SINK:
+      continue
+    name = libm.name_of(u)
+    if name == libm.STRUCTURAL:
+      new[u] = new[u.src[0]]
+      continue
+    src = tuple(new[s] for s in u.src)
+    if u.op is Ops.FDIV and (c := _float_const(u.src[1])) is not None and dtypes.is_float(u.dtype):
+      inv = reciprocal_constant(float(c.val), scalar_type(u.dtype).name)
+      if inv is not None:  # x / c -> x * (1/c), as the scalar lowering does
+        new[u] = src[0] * src[1].const_like(inv)
+        continue
+    guard = _IEEE_GUARDED.get(u.op)
+    strong = next((x.dtype for x in u.src if x.dtype not in dtypes.weaks), None)
+    if guard is not None and name is None and strong is not None and dtypes.is_float(strong):
+      fixed = []
+      for s, ns in zip(u.src, src):
+        c = _float_const(s) if libm.name_of(s) != libm.STRUCTURAL else None
+        if c is not None and (guard == "any" or float(c.val) == 0.0):
+          ns = libm.call(libm.OPAQUE, ns.cast(strong) if ns.dtype != strong else ns)
+        fixed.append(ns)
+      src = tuple(fixed)
+    new[u] = u if src == u.src else u.replace(src=src)
+  return [new[o] for o in outputs]
 
 
 class _BufferTable:

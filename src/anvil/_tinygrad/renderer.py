@@ -10,6 +10,9 @@ from tinygrad.helpers import Target
 from tinygrad.renderer.cstyle import ClangRenderer, CStyleLanguage, CUDARenderer
 from tinygrad.uop.ops import Ops, PatternMatcher, UPat
 
+from anvil._tinygrad import libm
+from anvil.ir.mathfn import c_call
+
 C_TYPES = {
   dtypes.float64: "double", dtypes.float32: "float", dtypes.int64: "int64_t", dtypes.int32: "int32_t",
   dtypes.int16: "int16_t", dtypes.int8: "int8_t", dtypes.uint64: "uint64_t", dtypes.uint32: "uint32_t",
@@ -48,11 +51,28 @@ def _const_qualified(s: str, mutable: bool, addrspace: AddrSpace) -> str:
   return ("const " + s) if (not mutable and addrspace == AddrSpace.GLOBAL) else s
 
 
+def _render_call(ctx, x):
+  """A ``libm.call`` node (float THREEFRY): the C library call, or its operand for an identity marker."""
+  name = libm.name_of(x)
+  if name is None:
+    raise RuntimeError(f"anvil internal error: cannot render {x.op} of {x.dtype} (no math function id)")
+  args = [ctx[s] for s in libm.operands(x)]
+  if name in libm.IDENTITIES:
+    return args[0]
+  return c_call(libm.function(name), "float32" if x.dtype == dtypes.float32 else "float64", args)  # type: ignore[arg-type]
+
+
+# libm calls; checked before the generic ALU rule (float THREEFRY only: a uint64 one is tinygrad's RNG)
+_LIBM_RULES = PatternMatcher([(UPat(Ops.THREEFRY, dtype=dtypes.floats, name="x"), _render_call)])
+
+
 class PortableCRenderer(ClangRenderer):
   """ClangRenderer emitting plain C++17/C99: no clang vector extensions, builtins or extra thread args.
 
-  Transcendentals go to libm (``sin``/``exp2``/``log2``/``sqrt``/``trunc`` and their ``f`` variants),
-  value bitcasts through ``ANVIL_BITCAST`` (memcpy in C++), read-only pointers are ``const``.
+  Transcendentals go to libm (``sin``/``exp2``/``log2``/``sqrt``/``trunc`` and their ``f`` variants,
+  and every ``libm.call``: ``cos``, ``atan2``, ...), ``MAX`` to the NaN-propagating
+  ``anvil_detail::maximum``, value bitcasts through ``ANVIL_BITCAST`` (memcpy in C++), read-only
+  pointers are ``const``.
   The kernel prelude defining the macros is ``runtime/include/anvil/kernel.hpp``.
   """
 
@@ -66,8 +86,11 @@ class PortableCRenderer(ClangRenderer):
     **ClangRenderer.code_for_op,
     Ops.SIN: _libm("sin"), Ops.EXP2: _libm("exp2"), Ops.LOG2: _libm("log2"),
     Ops.SQRT: _libm("sqrt"), Ops.TRUNC: _libm("trunc"),
+    # numpy's maximum (NaN propagates); also what MAX reductions accumulate with
+    Ops.MAX: lambda a, b, dtype: f"anvil_detail::maximum<{C_TYPES[dtype]}>({a}, {b})" if dtype in C_TYPES
+    else f"(({a}>{b})?{a}:{b})",
   }
-  string_rewrite = PatternMatcher([
+  string_rewrite = _LIBM_RULES + PatternMatcher([
     # `u < 0` on an unsigned value (tinygrad's floor-division fix-up) is `false`: -Wtype-limits
     (UPat(Ops.CMPLT, name="x"), lambda ctx, x: "false" if _unsigned_below_zero(x) else None),
     (UPat(Ops.BITCAST, name="x"), lambda ctx, x: None if x.addrspace in (AddrSpace.GLOBAL, AddrSpace.LOCAL) else
@@ -94,7 +117,9 @@ class PortableCRenderer(ClangRenderer):
 
 
 class SourceOnlyCUDARenderer(CUDARenderer):
-  """CUDARenderer without NVRTC or a driver: renders CUDA C++ source text only."""
+  """CUDARenderer without NVRTC or a driver: renders CUDA C++ source text only (libm calls included)."""
+
+  string_rewrite = _LIBM_RULES + CUDARenderer.string_rewrite
 
   def __init__(self, arch: str = "sm_80"):
     CStyleLanguage.__init__(self, Target("CUDA", "", arch))

@@ -1,9 +1,14 @@
 """Evaluate a traced tinygrad Tensor graph element by element into an anvil ``ScalarGraph``.
 
 Movement ops are numpy index operations on object arrays of node ids; ALU ops create hash-consed
-nodes with light constant folding (x*1, x+0, x*0 on floats as tinygrad's own simplifier does,
-constant arithmetic). Returns ``None`` when the graph uses an op with no scalar rule or grows past
-the element budget: the caller then schedules kernels with tinygrad instead.
+nodes with light constant folding that never changes an IEEE result: constant arithmetic in the
+node's dtype (correctly rounded ops only), ``x*1``, ``x+0``, ``x-0``, ``where`` on a constant
+condition; a division by a constant becomes a product with its reciprocal (the same special
+values, at most 1 ulp apart). A product with a constant ``0.0`` is kept (``inf * 0`` is NaN); only the structural
+zeros that AD introduces (``ZERO`` nodes, from ``libm.STRUCTURAL`` markers) absorb products.
+libm calls (``libm.call``) become nodes named after the function. Returns ``None`` when the graph
+uses an op with no scalar rule or grows past the element budget: the caller then schedules kernels
+with tinygrad instead.
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ import numpy as np
 from tinygrad.dtype import dtypes, strong_dtype
 from tinygrad.uop.ops import Ops, UOp
 
+from anvil._tinygrad import libm
 from anvil._tinygrad.dtypes import scalar_type
-from anvil.ir.scalar import CONST, INPUT, Node, ScalarGraph
+from anvil.ir.scalar import CONST, INPUT, ZERO, Node, ScalarGraph
 
 _ALU = {
   Ops.ADD: "add", Ops.SUB: "sub", Ops.MUL: "mul", Ops.FDIV: "fdiv", Ops.MAX: "max", Ops.POW: "pow",
@@ -70,22 +76,34 @@ class _Builder:
   def const(self, value: object, dtype: str) -> int:
     return self.node(Node(CONST, dtype, (), _normalize(value, dtype)))
 
+  def zero(self, dtype: str) -> int:
+    """A structural zero (see ``anvil.ir.scalar.ZERO``)."""
+    return self.node(Node(ZERO, dtype, (), 0.0))
+
+  def structural(self, a: int) -> int:
+    """Element ``a`` of a ``libm.STRUCTURAL`` operand: a constant zero there is structural."""
+    n = self.graph.nodes[a]
+    return self.zero(n.dtype) if n.op == CONST and n.dtype.startswith("float") and n.value == 0 else a
+
   def alu(self, op: str, dtype: str, args: tuple[int, ...]) -> int:
     nodes = self.graph.nodes
     vals = [nodes[a] for a in args]
-    if all(v.op == CONST for v in vals):
+    if any(v.op == ZERO for v in vals):
+      r = _fold_zero(self, op, dtype, args, vals)
+      if r is not None:
+        return r
+    if all(v.op in (CONST, ZERO) for v in vals):
       folded = _fold(op, dtype, [v.value for v in vals])
       if folded is not None:
         return self.const(folded, dtype)
     if dtype.startswith("float") and op in ("mul", "add", "sub"):
       a, b = vals
+      # exact for every IEEE input (x + 0.0 only turns a -0.0 into +0.0); x * 0.0 is *not* folded
       if op == "mul":
         if _is_const(a, 1):
           return args[1]
         if _is_const(b, 1):
           return args[0]
-        if _is_const(a, 0) or _is_const(b, 0):
-          return self.const(0.0, dtype)
       elif op == "add":
         if _is_const(a, 0):
           return args[1]
@@ -93,11 +111,46 @@ class _Builder:
           return args[0]
       elif _is_const(b, 0):
         return args[0]
+    if op == "fdiv" and dtype.startswith("float") and vals[1].op == CONST and vals[0].op != CONST:
+      inv = reciprocal_constant(vals[1].value, dtype)
+      if inv is not None:  # x / c -> x * (1/c): a multiplication, within 1 ulp of the division
+        return self.alu("mul", dtype, (args[0], self.const(inv, dtype)))
     if op == "where" and vals[0].op == CONST:
       return args[1] if vals[0].value else args[2]
     if op == "where" and args[1] == args[2]:
       return args[1]
     return self.node(Node(op, dtype, args))
+
+
+def _fold_zero(b: _Builder, op: str, dtype: str, args: tuple[int, ...], vals: list[Node]) -> int | None:
+  """Arithmetic with a structural zero (symbolic: absorbs products, vanishes from sums), else None."""
+  z = [v.op == ZERO for v in vals]
+  if op == "mul" and any(z):
+    return b.zero(dtype)
+  if op == "fdiv" and z[0]:
+    return b.zero(dtype)
+  if op == "add":
+    return args[1] if z[0] else args[0]
+  if op == "sub":
+    return args[0] if z[1] else b.alu("neg", dtype, (args[1],))
+  if op == "neg" or (op == "cast" and dtype.startswith("float") and vals[0].dtype.startswith("float")):
+    return b.zero(dtype)
+  if op == "mulacc" and (z[0] or z[1]):
+    return args[2]
+  if op == "where" and z[1] and z[2]:
+    return b.zero(dtype)
+  return None
+
+
+def reciprocal_constant(c: object, dtype: str) -> float | None:
+  """``1 / c`` when multiplying by it is as safe as dividing by ``c`` (finite, ``c`` not zero or subnormal)."""
+  t = np.dtype(dtype).type
+  with np.errstate(all="ignore"):
+    c = t(c)  # type: ignore[arg-type]
+    inv = t(1) / c
+  if not np.isfinite(c) or c == 0 or not np.isfinite(inv) or abs(c) < np.finfo(t).tiny:
+    return None
+  return float(inv)
 
 
 def _is_const(n: Node, v: float) -> bool:
@@ -138,8 +191,8 @@ def _fold(op: str, dtype: str, vals: list) -> object | None:
       if op in ("lt", "ne", "eq"):
         a, b = vals
         return bool({"lt": a < b, "ne": a != b, "eq": a == b}[op])
-      if op == "max":
-        return vals[0] if vals[0] > vals[1] else vals[1]
+      if op == "max":  # NaN propagates (numpy's maximum)
+        return np.maximum(t(vals[0]), t(vals[1]))
       if op == "cast":
         return vals[0]
   except (OverflowError, ValueError):
@@ -247,11 +300,22 @@ def _eval(b: _Builder, u: UOp, memo: dict[UOp, np.ndarray]) -> np.ndarray:
   if op is Ops.BITCAST:
     dt = _dtype(u)
     return _map(lambda a: b.alu("bitcast", dt, (a,)), src[0], shape)
+  dt = _dtype(u)
+  if op is Ops.THREEFRY and (fname := libm.name_of(u)) is not None:  # a libm call or an identity marker
+    data = src[:-1]
+    if fname == libm.STRUCTURAL:
+      return _map(b.structural, data[0], shape)
+    if fname == libm.OPAQUE:
+      return np.broadcast_to(data[0], shape)
+    return _elementwise(b, fname, dt, data, [dt] * len(data), shape)
   name = _ALU.get(op)
   if name is None:
     raise _Unsupported(f"op {op}")
-  dt = _dtype(u)
-  operand_dt = _operand_dtypes(u, dt)
+  return _elementwise(b, name, dt, src, _operand_dtypes(u, dt), shape)
+
+
+def _elementwise(b: _Builder, name: str, dt: str, src: list[np.ndarray], operand_dt: list[str | None],
+                 shape: tuple[int, ...]) -> np.ndarray:
   arrays = [np.broadcast_to(s, shape) for s in src]
   out = np.empty(shape, dtype=object)
   nodes = b.graph.nodes

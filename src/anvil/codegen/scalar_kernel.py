@@ -6,8 +6,9 @@ import math
 from collections.abc import Sequence
 
 from anvil.codegen.emit import cpp_literal
+from anvil.ir.mathfn import MATH_FUNCTIONS, c_call
 from anvil.ir.program import BufferSpec, Kernel, Program, Role
-from anvil.ir.scalar import CONST, INPUT, ScalarGraph
+from anvil.ir.scalar import CONST, INPUT, ZERO, Node, ScalarGraph
 from anvil.ir.types import SCALAR_TYPES
 
 _INFIX = {"add": "+", "sub": "-", "mul": "*", "fdiv": "/", "lt": "<", "ne": "!=", "eq": "==", "and": "&",
@@ -25,12 +26,14 @@ def _expr(op: str, dtype: str, a: list[str]) -> str:
     return f"({a[0]} {_INFIX[op]} {a[1]})"
   if op in _LIBM:
     return _call(_LIBM[op], dtype, a)
+  if op in MATH_FUNCTIONS:
+    return c_call(MATH_FUNCTIONS[op], dtype, a)
   if op == "neg":
     return f"(-{a[0]})"
   if op == "recip":
     return f"(({ct})1 / {a[0]})"
-  if op == "max":
-    return f"(({a[0]} > {a[1]}) ? {a[0]} : {a[1]})"
+  if op == "max":  # NaN-propagating for floats (numpy's maximum)
+    return f"anvil_detail::maximum<{ct}>({a[0]}, {a[1]})"
   if op == "where":
     return f"({a[0]} ? {a[1]} : {a[2]})"
   if op == "mulacc":
@@ -45,6 +48,24 @@ def _expr(op: str, dtype: str, a: list[str]) -> str:
 
 
 _INT_DIVISION = ("cdiv", "cmod", "floordiv", "floormod")  # anvil_detail helpers: defined for x / 0 and MIN / -1
+
+
+def _fuse_divisions(nodes: list[Node], uses: list[int], live: list[bool]) -> list[Node]:
+  """``a * recip(b)`` with a reciprocal used nowhere else becomes ``a / b``: one correctly rounded
+  division, as numpy and the loop kernels compute it (no ``1/b`` overflow for a subnormal ``b``)."""
+  out = list(nodes)
+  for i, node in enumerate(nodes):
+    if not live[i] or node.op != "mul" or not node.dtype.startswith("float"):
+      continue
+    for k in (1, 0):
+      r = node.args[k]
+      if nodes[r].op == "recip" and uses[r] == 1:
+        out[i] = Node("fdiv", node.dtype, (node.args[1 - k], nodes[r].args[0]))
+        uses[r], live[r] = 0, False
+        break
+  return out
+
+
 CHUNK_STATEMENTS = 1500  # compilers slow down superlinearly on huge functions: split the code
 MAX_INLINE_DEPTH = 8  # nesting limit for inlined single-use expressions
 
@@ -82,11 +103,12 @@ def scalar_program(name: str, graph: ScalarGraph, in_specs: Sequence[tuple[tuple
   for elems in graph.outputs:
     for n in elems:
       uses[n] += 1
+  nodes = _fuse_divisions(nodes, uses, live)
   # statements: live nodes that get a local variable
   part: dict[int, int] = {}
   count = 0
   for i, node in enumerate(nodes):
-    if live[i] and node.op != CONST and not (node.op == INPUT and uses[i] <= 1):
+    if live[i] and node.op not in (CONST, ZERO) and not (node.op == INPUT and uses[i] <= 1):
       part[i] = count // chunk
       count += 1
   nparts = max(1, -(-count // chunk))
@@ -122,7 +144,7 @@ def scalar_program(name: str, graph: ScalarGraph, in_specs: Sequence[tuple[tuple
 
     def ref(n: int, p: int = p, inline: dict[int, str] = inline) -> str:
       node = nodes[n]
-      if node.op == CONST:
+      if node.op in (CONST, ZERO):
         return _literal(node.value, SCALAR_TYPES[node.dtype])
       if n not in part:  # an input read in place
         return f"in{node.value[0]}[{node.value[1]}]"  # type: ignore[index]

@@ -10,11 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from anvil.ir.mathfn import MATH_FUNCTIONS
+
 # node op codes (the ALU vocabulary, independent of tinygrad)
 INPUT, CONST = "input", "const"
-UNARY = ("neg", "recip", "sqrt", "sin", "exp2", "log2", "trunc", "cast", "bitcast")
+# A structural (symbolic) zero: a zero that automatic differentiation introduced (a seed entry, the
+# tangent of something that does not depend on the input). Unlike an IEEE constant 0.0 it absorbs
+# products (``x * ZERO`` is ``ZERO`` even when x is inf or NaN), like JAX's symbolic zeros.
+ZERO = "zero"
+UNARY = ("neg", "recip", "sqrt", "sin", "exp2", "log2", "trunc", "cast", "bitcast",
+         *(f.name for f in MATH_FUNCTIONS.values() if f.arity == 1))
 BINARY = ("add", "sub", "mul", "fdiv", "max", "pow", "lt", "ne", "eq", "and", "or", "xor", "shl", "shr",
-          "floordiv", "floormod", "cdiv", "cmod")
+          "floordiv", "floormod", "cdiv", "cmod", *(f.name for f in MATH_FUNCTIONS.values() if f.arity == 2 and f.name != "pow"))
 TERNARY = ("where", "mulacc")
 COMPARISONS = ("lt", "ne", "eq")
 
@@ -22,7 +29,7 @@ COMPARISONS = ("lt", "ne", "eq")
 @dataclass(frozen=True)
 class Node:
   """``op`` on ``args`` (node ids), result of type ``dtype`` (numpy name). ``value`` holds a constant
-  (a Python number) or, for an input, ``(input index, flat element index)``."""
+  (a Python number; ``0.0`` for ``ZERO``) or, for an input, ``(input index, flat element index)``."""
 
   op: str
   dtype: str

@@ -20,6 +20,16 @@ inline To bitcast(From from) {
   std::memcpy(&to, &from, sizeof(To));
   return to;
 }
+
+// numpy's maximum: NaN if either operand is NaN (std::fmax would drop it); a > b ? a : b for integers.
+template <class T>
+inline T maximum(T a, T b) {
+  if constexpr (std::is_floating_point<T>::value) {
+    return (a > b || std::isnan(a)) ? a : b;
+  } else {
+    return a > b ? a : b;
+  }
+}
 }  // namespace anvil_detail
 
 #define ANVIL_BITCAST(T, F, x) (anvil_detail::bitcast<T, F>(x))

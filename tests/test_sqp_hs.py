@@ -90,3 +90,21 @@ def test_whole_set(kind: str) -> None:
     for x0 in perturbed_starts(p):
       _check(name, s(x0=x0), expect_solved=False)
   assert ours >= ipopt, f"anvil {ours} vs Ipopt {ipopt} of {len(PROBLEMS)}; failures:\n" + "\n".join(failures)
+
+
+def test_sparse_hessian_with_missing_diagonal_entries() -> None:
+  """A variable that enters linearly has no diagonal Hessian entry: the sparse Hessian pattern gets
+  the diagonal added (for the regularization) and the values are scattered into it."""
+  import anvil as av
+  from anvil import Arg, Tensor
+
+  xp = (Arg(3), Arg(0))
+  cost = av.NumericalFunction("lin_f", lambda x, p: x[0] * x[0] + x[1] + 2 * x[2], xp)
+  ineq = av.NumericalFunction("lin_g", lambda x, p: Tensor.stack(x[0] + x[1], x[1] * x[2]), xp)
+  kw = {"cost_fn": cost, "ineq_constraints_fn": ineq, "ineq_lb": [1.0, -np.inf], "ineq_ub": [np.inf, 4.0],
+        "x_lb": [-5, 0, 0], "x_ub": [5, 5, 5]}
+  rs = SparseSQPFunction("lin_s", SparseProblem(**kw))(x0=np.array([2.0, 2.0, 1.0]))
+  rd = DenseSQPFunction("lin_d", DenseProblem(**kw))(x0=np.array([2.0, 2.0, 1.0]))
+  assert rs.status is SQPStatus.SOLVED and rd.status is SQPStatus.SOLVED
+  np.testing.assert_allclose(rs.x, [0.5, 0.5, 0.0], atol=1e-7)  # min x0^2 + x1 on x0 + x1 >= 1
+  np.testing.assert_allclose(rs.x, rd.x, atol=1e-8)

@@ -131,8 +131,8 @@ def _scatter(vals: Tensor, src: sp.csc_array, dst: sp.csc_array) -> Tensor:
   hit = (pos < src.nnz) & (key(src)[np.minimum(pos, max(src.nnz - 1, 0))] == key(dst)) if src.nnz else np.zeros(
     dst.nnz, bool)
   idx = np.where(hit, pos, src.nnz).astype(np.int32)
-  padded = Tensor.cat(vals.reshape(-1), vals.const_like(0).reshape(1).expand(1)) if src.nnz else vals.const_like(
-    0).reshape(1)
+  zero = vals.reshape(-1).const_like(0)[:1] if src.nnz else Tensor([0.0], dtype=vals.dtype)
+  padded = Tensor.cat(vals.reshape(-1), zero) if src.nnz else zero
   return padded[Tensor(idx)]
 
 

@@ -6,6 +6,7 @@ it on numpy arrays (JIT) or export it with ``av.generate_module`` (AOT).
 
 from anvil.language import Tensor, atan2, dtypes, hypot  # noqa: I001  (applies anvil's tinygrad defaults first)
 import anvil.jit as jit  # noqa: F401  (av.jit.find_compiler, cache helpers)
+from anvil.errors import AnvilError
 from anvil.codegen import (
   Arg,
   CodegenIntConstant,
@@ -25,6 +26,7 @@ from anvil import opti  # noqa: E402  (av.opti.QPSolver, ...)
 __version__ = "0.1.0"
 
 __all__ = [
+  "AnvilError",
   "Arg",
   "CodegenIntConstant",
   "FunctionBase",

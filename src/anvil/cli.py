@@ -15,10 +15,7 @@ import traceback
 from pathlib import Path
 
 from anvil.codegen.common import FunctionBase, check_module_name, generate_module
-
-
-class CliError(Exception):
-  """A user-facing error: printed without a traceback (unless ``--traceback``), exit status 2."""
+from anvil.errors import CliError
 
 
 def describe(e: BaseException, user_file: Path | None = None) -> str:

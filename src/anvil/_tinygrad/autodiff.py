@@ -26,9 +26,9 @@ from tinygrad.uop.ops import GroupOp, Ops, UOp, broadcast_axes
 from anvil._tinygrad import libm
 from anvil.ir.mathfn import MATH_FUNCTIONS
 
+from anvil.errors import NoPatternRuleError, NoTangentRuleError
+
 __all__ = [
-  "NoPatternRuleError",
-  "NoTangentRuleError",
   "eval_shapes",
   "exact_jacobian_pattern",
   "is_float_dtype",
@@ -41,10 +41,6 @@ __all__ = [
 ]
 
 _LN2 = math.log(2.0)
-
-
-class NoTangentRuleError(NotImplementedError):
-  """Raised when the forward-mode walker meets a UOp op it has no rule for."""
 
 
 def _is_float(u: UOp) -> bool:
@@ -376,10 +372,6 @@ def is_float_dtype(dtype) -> bool:
 _NO_DERIVATIVE = (Ops.DETACH, Ops.BITCAST, Ops.TRUNC, Ops.THREEFRY, Ops.CDIV, Ops.CMOD, Ops.FLOORDIV, Ops.FLOORMOD,
                   Ops.AND, Ops.OR, Ops.XOR, Ops.SHL, Ops.SHR)
 _CONST_DEVICES = ("NPY", "PYTHON", "DISK")
-
-
-class NoPatternRuleError(NotImplementedError):
-  """Raised when the sparsity propagation meets a UOp op it has no rule for."""
 
 
 def _zero_node(u: UOp, zs: list[np.ndarray | None], shape: tuple[int, ...]) -> np.ndarray | None:

@@ -20,7 +20,7 @@ from tinygrad.dtype import DType, dtypes, strong_dtype
 from tinygrad.uop.ops import Ops, UOp
 
 from anvil._tinygrad.dtypes import scalar_type
-from anvil._tinygrad.errors import TraceError
+from anvil.errors import ArgumentError, TraceError
 
 _CONST_DEVICES = ("NPY", "PYTHON", "DISK")
 _IDENTITY = {Ops.CONTIGUOUS, Ops.CONTIGUOUS_BACKWARD, Ops.DETACH, Ops.COPY}
@@ -192,8 +192,8 @@ def tensor_values(owner: str, what: str, t: Tensor) -> np.ndarray:
   except TraceError:
     raise
   except Exception as e:  # noqa: BLE001 - the device may be missing (no clang): say what to pass instead
-    raise ValueError(f"{owner}: {what} is a Tensor whose values are not known without running tinygrad's device "
-                     f"({type(e).__name__}: {e}); pass a numpy array") from None
+    raise ArgumentError(f"{owner}: {what} is a Tensor whose values are not known without running tinygrad's device "
+                        f"({type(e).__name__}: {e}); pass a numpy array") from None
 
 
 # ---------------------------------------------------------------- read guards

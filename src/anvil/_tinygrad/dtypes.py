@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from tinygrad.dtype import DType, dtypes, strong_dtype
 
+from anvil.errors import ArgumentError
 from anvil.ir.types import SCALAR_TYPES, ScalarType
 
 _BY_NAME: dict[str, DType] = {
@@ -33,19 +34,19 @@ def normalize_dtype(dtype: Any) -> DType:
     dt = strong_dtype(dtype)
     if dt in _NAME_OF:
       return dt
-    raise ValueError(f"dtype {dtype} is not supported by anvil (supported: {', '.join(_BY_NAME)})")
+    raise ArgumentError(f"dtype {dtype} is not supported by anvil (supported: {', '.join(_BY_NAME)})")
   if isinstance(dtype, str):
     key = _ALIASES.get(dtype.lower(), dtype.lower())
     if key in _BY_NAME:
       return _BY_NAME[key]
-    raise ValueError(f"unknown dtype name {dtype!r} (supported: {', '.join(_BY_NAME)})")
+    raise ArgumentError(f"unknown dtype name {dtype!r} (supported: {', '.join(_BY_NAME)})")
   try:
     name = np.dtype(dtype).name
   except TypeError:
-    raise ValueError(f"{dtype!r} is not a dtype (use e.g. anvil.dtypes.float64)") from None
+    raise ArgumentError(f"{dtype!r} is not a dtype (use e.g. anvil.dtypes.float64)") from None
   if name in _BY_NAME:
     return _BY_NAME[name]
-  raise ValueError(f"numpy dtype {name!r} is not supported by anvil (supported: {', '.join(_BY_NAME)})")
+  raise ArgumentError(f"numpy dtype {name!r} is not supported by anvil (supported: {', '.join(_BY_NAME)})")
 
 
 def scalar_type(dtype: Any) -> ScalarType:

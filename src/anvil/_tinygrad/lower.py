@@ -32,10 +32,10 @@ from tinygrad.uop.ops import Ops, UOp
 from anvil._tinygrad import libm
 from anvil._tinygrad.data import register_placeholders, tracing
 from anvil._tinygrad.dtypes import normalize_dtype, scalar_type
-from anvil._tinygrad.errors import TraceError
 from anvil._tinygrad.renderer import renderer_for
 from anvil._tinygrad.scalarize import reciprocal_constant, scalarize
 from anvil._tinygrad.tensor_math import traced_math
+from anvil.errors import ArgumentError, TraceError
 from anvil.ir.program import BufferSpec, Copy, Kernel, Program, Role
 from anvil.ir.scalar import ScalarGraph
 
@@ -99,7 +99,7 @@ def trace_program(name: str, fn: Callable, in_specs: Sequence[tuple[tuple[int, .
   or uses an op without a scalar rule; ``"scalar"`` / ``"kernels"`` force one path.
   """
   if lowering not in LOWERINGS:
-    raise ValueError(f"function {name!r}: lowering must be one of {LOWERINGS}, got {lowering!r}")
+    raise ArgumentError(f"function {name!r}: lowering must be one of {LOWERINGS}, got {lowering!r}")
   with TRACE_LOCK, Context(DEV="CPU", TRACEMETA=0):  # no per-op call-site metadata: ~20% faster tracing
     t0 = time.perf_counter()
     inputs = make_placeholders(in_specs)

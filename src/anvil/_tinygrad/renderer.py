@@ -11,6 +11,7 @@ from tinygrad.renderer.cstyle import ClangRenderer, CStyleLanguage, CUDARenderer
 from tinygrad.uop.ops import Ops, PatternMatcher, UPat
 
 from anvil._tinygrad import libm
+from anvil.errors import ArgumentError
 from anvil.ir.mathfn import c_call
 
 C_TYPES = {
@@ -142,5 +143,5 @@ def renderer_for(device: str):
     elif device == "CUDA":
       _RENDERERS[device] = SourceOnlyCUDARenderer()
     else:
-      raise ValueError(f"no kernel renderer for device {device!r}")
+      raise ArgumentError(f"no kernel renderer for device {device!r}")
   return _RENDERERS[device]

@@ -21,14 +21,11 @@ from tinygrad import Tensor
 from tinygrad.uop.ops import GroupOp, Ops, UOp
 
 from anvil._tinygrad.data import register_placeholders
+from anvil.errors import NoBatchingRuleError, ShapeError
 
-__all__ = ["NoBatchingRuleError", "batch_tensors", "placeholder_like"]
+__all__ = ["batch_tensors", "placeholder_like"]
 
 _PASSTHROUGH = (Ops.CONTIGUOUS, Ops.CONTIGUOUS_BACKWARD, Ops.DETACH, Ops.COPY, Ops.CAST, Ops.BITCAST)
-
-
-class NoBatchingRuleError(NotImplementedError):
-  """Raised when a node on the batched path has an op without a batching rule."""
 
 
 def placeholder_like(shape: tuple[int, ...], dtype, device: str = "CPU") -> Tensor:
@@ -101,7 +98,7 @@ def batch_tensors(outputs: Sequence[Tensor], mapping: Sequence[tuple[Tensor, Ten
   for ph, val in mapping:
     v = val.uop
     if tuple(v.shape) != (b, *ph.shape):
-      raise ValueError(f"batch_tensors: batched value shape {tuple(v.shape)} != {(b, *ph.shape)}")
+      raise ShapeError(f"batch_tensors: batched value shape {tuple(v.shape)} != {(b, *ph.shape)}")
     bat[ph.uop] = v if v.dtype == ph.dtype else v.cast(ph.dtype)
   outs = [o.uop for o in outputs]
   for u in UOp.sink(*outs).toposort():

@@ -30,6 +30,8 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 
+from anvil.errors import ArgumentError, ShapeError
+
 __all__ = [
   "ORDERINGS",
   "check_column_coloring",
@@ -115,7 +117,7 @@ def _order(adj: list[np.ndarray], how: str) -> np.ndarray:
           inc[w] += 1
           key[w] = inc[w] * (n + 1) + deg[w]
     return np.array(out, dtype=np.int64)
-  raise ValueError(f"coloring: unknown ordering {how!r}, expected 'best' or one of {ORDERINGS}")
+  raise ArgumentError(f"coloring: unknown ordering {how!r}, expected 'best' or one of {ORDERINGS}")
 
 
 def _greedy_distance1(adj: list[np.ndarray], order: np.ndarray) -> np.ndarray:
@@ -207,9 +209,9 @@ def star_coloring(pattern, ordering: str = "best") -> np.ndarray:
   """
   a = _csc_bool(pattern)
   if a.shape[0] != a.shape[1]:
-    raise ValueError(f"star_coloring: the pattern must be square, got shape {a.shape}")
+    raise ShapeError(f"star_coloring: the pattern must be square, got shape {a.shape}")
   if (a != a.T).nnz:
-    raise ValueError("star_coloring: the pattern must be symmetric")
+    raise ArgumentError("star_coloring: the pattern must be symmetric")
   return _best(_adjacency(a, distance2=False), _greedy_star, ordering, np.diff(a.indptr) == 0)
 
 
@@ -234,7 +236,7 @@ def star_recovery(pattern, color: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
   swapped = count[cols, color[rows]] == 1
   if not np.all(direct | swapped):
     bad = np.flatnonzero(~(direct | swapped))[0]
-    raise ValueError(f"star_recovery: entry ({rows[bad]}, {cols[bad]}) cannot be recovered: not a star coloring")
+    raise ArgumentError(f"star_recovery: entry ({rows[bad]}, {cols[bad]}) cannot be recovered: not a star coloring")
   src_color = np.where(direct, color[cols], color[rows])
   src_row = np.where(direct, rows, cols)
   return rows, cols, src_color, src_row

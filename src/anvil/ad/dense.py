@@ -16,16 +16,16 @@ from typing import Any, Literal
 import numpy as np
 
 from anvil._tinygrad.autodiff import (
-  NoPatternRuleError,
   eval_shapes,
   is_float_dtype,
   jacobian_pattern,
   jvp_tensors,
   vjp_tensors,
 )
-from anvil._tinygrad.vmap import NoBatchingRuleError, batch_tensors, placeholder_like
+from anvil._tinygrad.vmap import batch_tensors, placeholder_like
 from anvil.ad.coloring import color_columns, color_rows
 from anvil.codegen import NumericalFunction
+from anvil.errors import ArgumentError, NoBatchingRuleError, NoPatternRuleError, ShapeError
 from anvil.language import Tensor
 
 __all__ = ["gradient", "hessian", "jacobian", "jacobian_tensor"]
@@ -38,27 +38,27 @@ def _single(where: str, res: Any) -> Tensor:
     return res
   if isinstance(res, (tuple, list)) and len(res) == 1 and isinstance(res[0], Tensor):
     return res[0]
-  raise ValueError(f"{where}: the function must return exactly one Tensor")
+  raise ArgumentError(f"{where}: the function must return exactly one Tensor")
 
 
 def _check(where: str, fn: Any, argnum: Any) -> tuple[tuple[int, ...], Any]:
   """Validates ``fn``/``argnum`` and returns the (shape, dtype) of ``fn``'s single output."""
   if not isinstance(fn, NumericalFunction):
-    raise ValueError(f"{where}: fn must be a NumericalFunction, got {type(fn).__name__}")
+    raise ArgumentError(f"{where}: fn must be a NumericalFunction, got {type(fn).__name__}")
   n_in = len(fn.inputs)
   if not isinstance(argnum, int) or isinstance(argnum, bool) or not 0 <= argnum < n_in:
-    raise ValueError(f"{where}: argnum must be an int in [0, {n_in}) for a function with {n_in} input(s), "
+    raise ArgumentError(f"{where}: argnum must be an int in [0, {n_in}) for a function with {n_in} input(s), "
                      f"got {argnum!r}")
   arg = fn.inputs[argnum]
   if not is_float_dtype(arg.dtype):
-    raise ValueError(f"{where}: input {argnum} has dtype {arg.dtype}; only floating-point inputs can be "
-                     f"differentiated")
+    raise ArgumentError(f"{where}: input {argnum} has dtype {arg.dtype}; only floating-point inputs can be "
+                        f"differentiated")
   outs = eval_shapes(fn.name, fn.fn, [(a.shape, a.dtype) for a in fn.inputs])
   if len(outs) != 1:
-    raise ValueError(f"{where}: the function must have exactly one output, it has {len(outs)}")
+    raise ArgumentError(f"{where}: the function must have exactly one output, it has {len(outs)}")
   shape, dtype = outs[0]
   if not is_float_dtype(dtype):
-    raise ValueError(f"{where}: the output has dtype {dtype}; only floating-point outputs can be differentiated")
+    raise ArgumentError(f"{where}: the output has dtype {dtype}; only floating-point outputs can be differentiated")
   return shape, dtype
 
 
@@ -122,7 +122,7 @@ def jacobian_tensor(y: Tensor, x: Tensor, mode: Mode = "auto", compress: bool | 
   the dense Jacobian has more than ``COMPRESS_MIN_ENTRIES`` entries.
   """
   if mode not in ("auto", "forward", "reverse"):
-    raise ValueError(f"jacobian: mode must be 'auto', 'forward' or 'reverse', got {mode!r}")
+    raise ArgumentError(f"jacobian: mode must be 'auto', 'forward' or 'reverse', got {mode!r}")
   y = y.reshape(-1)
   m, n = math.prod(y.shape), math.prod(x.shape)
   if m == 0 or n == 0:
@@ -177,7 +177,7 @@ def gradient(fn: NumericalFunction, argnum: int = 0, name: str | None = None) ->
   where = f"gradient({getattr(fn, 'name', fn)!s})"
   shape, _ = _check(where, fn, argnum)
   if math.prod(shape) != 1:
-    raise ValueError(f"{where}: gradient needs a scalar output, got shape {shape}; use jacobian for vector outputs")
+    raise ShapeError(f"{where}: gradient needs a scalar output, got shape {shape}; use jacobian for vector outputs")
 
   def grad_fn(*xs: Tensor) -> Tensor:
     y = _single(where, fn.fn(*xs))
@@ -206,10 +206,10 @@ def jacobian(fn: NumericalFunction, argnum: int = 0, mode: Mode = "auto", name: 
   where = f"jacobian({getattr(fn, 'name', fn)!s})"
   shape, _ = _check(where, fn, argnum)
   if len(shape) > 1:
-    raise ValueError(f"{where}: jacobian needs a 1-D (or scalar) output, got shape {shape}; reshape the output "
+    raise ShapeError(f"{where}: jacobian needs a 1-D (or scalar) output, got shape {shape}; reshape the output "
                      f"to 1-D (e.g. y.reshape(-1)) inside the function")
   if mode not in ("auto", "forward", "reverse"):
-    raise ValueError(f"{where}: mode must be 'auto', 'forward' or 'reverse', got {mode!r}")
+    raise ArgumentError(f"{where}: mode must be 'auto', 'forward' or 'reverse', got {mode!r}")
   m = math.prod(shape)
 
   def jac_fn(*xs: Tensor) -> Tensor:
@@ -236,7 +236,7 @@ def hessian(fn: NumericalFunction, argnum: int = 0, name: str | None = None, com
   where = f"hessian({getattr(fn, 'name', fn)!s})"
   shape, _ = _check(where, fn, argnum)
   if math.prod(shape) != 1:
-    raise ValueError(f"{where}: hessian needs a scalar output, got shape {shape}")
+    raise ShapeError(f"{where}: hessian needs a scalar output, got shape {shape}")
   n = fn.inputs[argnum].size
 
   def hess_fn(*xs: Tensor) -> Tensor:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from anvil._tinygrad.autodiff import is_float_dtype, jvp_tensors, vjp_tensors
+from anvil.errors import ArgumentError, ShapeError
 from anvil.language import Tensor
 
 __all__ = ["jvp", "vjp"]
@@ -19,27 +20,27 @@ TensorOrSeq = Tensor | Sequence[Tensor]
 def _as_tuple(fn: str, what: str, x: TensorOrSeq) -> tuple[Tensor, ...]:
   items = (x,) if isinstance(x, Tensor) else tuple(x) if isinstance(x, (list, tuple)) else None
   if items is None:
-    raise ValueError(f"{fn}: {what} must be a Tensor or a sequence of Tensors, got {type(x).__name__}")
+    raise ArgumentError(f"{fn}: {what} must be a Tensor or a sequence of Tensors, got {type(x).__name__}")
   if not items:
-    raise ValueError(f"{fn}: {what} is empty; pass at least one Tensor")
+    raise ArgumentError(f"{fn}: {what} is empty; pass at least one Tensor")
   for i, t in enumerate(items):
     if not isinstance(t, Tensor):
-      raise ValueError(f"{fn}: {what}[{i}] must be a Tensor, got {type(t).__name__}")
+      raise ArgumentError(f"{fn}: {what}[{i}] must be a Tensor, got {type(t).__name__}")
   return items
 
 
 def _check_float(fn: str, what: str, ts: tuple[Tensor, ...]) -> None:
   for i, t in enumerate(ts):
     if not is_float_dtype(t.dtype):
-      raise ValueError(f"{fn}: {what}[{i}] has dtype {t.dtype}; only floating-point tensors can be differentiated")
+      raise ArgumentError(f"{fn}: {what}[{i}] has dtype {t.dtype}; only floating-point tensors can be differentiated")
 
 
 def _check_pairs(fn: str, a_name: str, a: tuple[Tensor, ...], b_name: str, b: tuple[Tensor, ...]) -> None:
   if len(a) != len(b):
-    raise ValueError(f"{fn}: expected one {b_name[:-1]} per {a_name[:-1]} ({len(a)}), got {len(b)}")
+    raise ArgumentError(f"{fn}: expected one {b_name[:-1]} per {a_name[:-1]} ({len(a)}), got {len(b)}")
   for i, (x, y) in enumerate(zip(a, b, strict=True)):
     if tuple(x.shape) != tuple(y.shape):
-      raise ValueError(f"{fn}: {b_name}[{i}] has shape {tuple(y.shape)}, expected {tuple(x.shape)} "
+      raise ShapeError(f"{fn}: {b_name}[{i}] has shape {tuple(y.shape)}, expected {tuple(x.shape)} "
                        f"(the shape of {a_name}[{i}])")
 
 

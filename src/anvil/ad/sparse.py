@@ -24,6 +24,7 @@ from anvil.ad.coloring import color_columns, num_colors, star_coloring, star_rec
 from anvil.ad.dense import _check, _color_seeds, _forward, _single
 from anvil.codegen import NumericalFunction
 from anvil.codegen.sparse_function import SparseNumericalFunction
+from anvil.errors import ArgumentError, ShapeError
 from anvil.language import Tensor
 
 __all__ = [
@@ -143,7 +144,7 @@ def spjacobian_tensor(y: Tensor, x: Tensor, symmetric: bool = False, unroll: boo
   """
   m, n = math.prod(y.shape), math.prod(x.shape)
   if symmetric and m != n:
-    raise ValueError(f"spjacobian: symmetric=True needs a square Jacobian, got ({m}, {n})")
+    raise ShapeError(f"spjacobian: symmetric=True needs a square Jacobian, got ({m}, {n})")
   pattern, source = _jac_pattern(y, x)
   info = _plan(pattern, symmetric, upper, source)
   return _values(y.reshape(-1), x, info, unroll, gather, sep_uncompression), info
@@ -221,14 +222,14 @@ def spjacobian(fn: NumericalFunction, argnum: int = 0, unroll: bool = False, sep
   where = f"spjacobian({getattr(fn, 'name', fn)!s})"
   shape, _ = _check(where, fn, argnum)
   if len(shape) > 1:
-    raise ValueError(f"{where}: spjacobian needs a 1-D (or scalar) output, got shape {shape}; reshape the output "
+    raise ShapeError(f"{where}: spjacobian needs a 1-D (or scalar) output, got shape {shape}; reshape the output "
                      f"to 1-D (e.g. y.reshape(-1)) inside the function")
   for flag, v in (("unroll", unroll), ("sep_uncompression", sep_uncompression), ("symmetric", symmetric)):
     if not isinstance(v, (bool, np.bool_)):
-      raise ValueError(f"{where}: {flag} must be a bool, got {v!r}")
+      raise ArgumentError(f"{where}: {flag} must be a bool, got {v!r}")
   m, n = math.prod(shape), fn.inputs[argnum].size
   if symmetric and m != n:
-    raise ValueError(f"{where}: symmetric=True needs a square Jacobian, got ({m}, {n})")
+    raise ShapeError(f"{where}: symmetric=True needs a square Jacobian, got ({m}, {n})")
 
   def build(xs, _outs):
     return _single(where, fn.fn(*xs)).reshape(m), xs[argnum]
@@ -252,10 +253,10 @@ def sphessian(fn: NumericalFunction, argnum: int = 0, upper: bool = False, unrol
   where = f"sphessian({getattr(fn, 'name', fn)!s})"
   shape, _ = _check(where, fn, argnum)
   if math.prod(shape) != 1:
-    raise ValueError(f"{where}: sphessian needs a scalar output, got shape {shape}")
+    raise ShapeError(f"{where}: sphessian needs a scalar output, got shape {shape}")
   for flag, v in (("upper", upper), ("unroll", unroll), ("sep_uncompression", sep_uncompression)):
     if not isinstance(v, (bool, np.bool_)):
-      raise ValueError(f"{where}: {flag} must be a bool, got {v!r}")
+      raise ArgumentError(f"{where}: {flag} must be a bool, got {v!r}")
   n = fn.inputs[argnum].size
 
   def grad(xs, outs):
@@ -287,7 +288,7 @@ def hessian_sparsity(fn: NumericalFunction, argnum: int = 0) -> sp.csc_array:
   where = f"hessian_sparsity({getattr(fn, 'name', fn)!s})"
   shape, _ = _check(where, fn, argnum)
   if math.prod(shape) != 1:
-    raise ValueError(f"{where}: needs a scalar output, got shape {shape}")
+    raise ShapeError(f"{where}: needs a scalar output, got shape {shape}")
   n = fn.inputs[argnum].size
 
   def body(xs, outs):

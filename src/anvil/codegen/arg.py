@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from anvil._tinygrad.dtypes import normalize_dtype, scalar_type
+from anvil.errors import ShapeError
 from anvil.ir.types import ScalarType
 from anvil.language import dtypes
 
@@ -69,7 +70,7 @@ def _dims(shape: Any) -> tuple[int, ...]:
   else:
     dims = (None,)
   if any(d is None for d in dims):
-    raise ValueError(f"Arg shape must be an int or a tuple of ints, got {shape!r} ({type(shape).__name__})")
+    raise ShapeError(f"Arg shape must be an int or a tuple of ints, got {shape!r} ({type(shape).__name__})")
   if any(d < 0 for d in dims):  # type: ignore[operator]
-    raise ValueError(f"Arg shape must contain non-negative ints, got {shape!r}")
+    raise ShapeError(f"Arg shape must contain non-negative ints, got {shape!r}")
   return dims  # type: ignore[return-value]

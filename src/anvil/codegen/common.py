@@ -14,6 +14,7 @@ import numpy as np
 
 from anvil.codegen.names import CPP_KEYWORDS, check_identifier, check_module_name
 from anvil.codegen.templates import render
+from anvil.errors import ArgumentError, ArgumentTypeError, IdentifierError
 
 __all__ = ["CPP_KEYWORDS", "CodegenIntConstant", "FunctionBase", "check_identifier", "check_module_name",
            "collect_functions", "generate_module", "render_module", "sorted_constants", "toposort"]
@@ -162,7 +163,7 @@ def toposort(items: Iterable[T], deps: Any) -> list[T]:
     if state.get(key) == 2:
       return
     if state.get(key) == 1:
-      raise ValueError(f"dependency cycle: {' -> '.join(path)}")
+      raise ArgumentError(f"dependency cycle: {' -> '.join(path)}")
     state[key] = 1
     for dep in deps(item):
       visit(dep, (*path, getattr(dep, "name", repr(dep))))
@@ -185,7 +186,7 @@ def collect_functions(fns: Sequence[FunctionBase]) -> list[FunctionBase]:
       by_name[f.name] = f
       result.append(f)
     elif seen is not f and seen.header_code != f.header_code:
-      raise ValueError(f"two different functions are both named {f.name!r}; names must be unique in a module")
+      raise IdentifierError(f"two different functions are both named {f.name!r}; names must be unique in a module")
   return result
 
 
@@ -198,7 +199,7 @@ def sorted_constants(fns: Sequence[FunctionBase], extra: Iterable[CodegenIntCons
         continue
       prev = consts.get(d.name)
       if prev is not None and prev.value != d.value:
-        raise ValueError(f"codegen constant {d.name!r} has two values: {prev.value} and {d.value}")
+        raise ArgumentError(f"codegen constant {d.name!r} has two values: {prev.value} and {d.value}")
       consts[d.name] = d
   named = sorted(consts.values(), key=lambda c: c.name)
   return toposort(named, lambda c: sorted((d for d in c.all_dependencies() if d.is_named and d.name != c.name),
@@ -229,16 +230,16 @@ def render_module(
 
 def _function_list(where: str, fns: Any) -> list[FunctionBase]:
   if isinstance(fns, FunctionBase):
-    raise TypeError(f"{where}: fns must be a list of functions, got the single {type(fns).__name__} {fns.name!r}; "
-                    f"pass a list: [{fns.name}]")
+    raise ArgumentTypeError(f"{where}: fns must be a list of functions, got the single {type(fns).__name__} {fns.name!r}; "
+                            f"pass a list: [{fns.name}]")
   if isinstance(fns, (str, bytes)) or not isinstance(fns, Iterable):
-    raise TypeError(f"{where}: fns must be a list of anvil functions, got {type(fns).__name__}")
+    raise ArgumentTypeError(f"{where}: fns must be a list of anvil functions, got {type(fns).__name__}")
   fns = list(fns)
   if not fns:
-    raise ValueError(f"{where} needs at least one function; the list is empty")
+    raise ArgumentError(f"{where} needs at least one function; the list is empty")
   for i, f in enumerate(fns):
     if not isinstance(f, FunctionBase):
-      raise TypeError(f"{where}: fns[{i}] = {f!r} is not an anvil function (NumericalFunction, QPSolver, ...)")
+      raise ArgumentTypeError(f"{where}: fns[{i}] = {f!r} is not an anvil function (NumericalFunction, QPSolver, ...)")
   return fns
 
 
@@ -246,27 +247,27 @@ def _constant_list(where: str, constants: Any) -> list[CodegenIntConstant]:
   if constants is None:
     return []
   if isinstance(constants, CodegenIntConstant):
-    raise TypeError(f"{where}: constants must be a list of CodegenIntConstant, got the single constant "
-                    f"{constants.name!r}; pass a list: [{constants.name}]")
+    raise ArgumentTypeError(f"{where}: constants must be a list of CodegenIntConstant, got the single constant "
+                            f"{constants.name!r}; pass a list: [{constants.name}]")
   if isinstance(constants, (str, bytes)) or not isinstance(constants, Iterable):
-    raise TypeError(f"{where}: constants must be a list of CodegenIntConstant, got {type(constants).__name__}")
+    raise ArgumentTypeError(f"{where}: constants must be a list of CodegenIntConstant, got {type(constants).__name__}")
   consts = list(constants)
   for i, c in enumerate(consts):
     if not isinstance(c, CodegenIntConstant):
-      raise TypeError(f"{where}: constants[{i}] must be a CodegenIntConstant (e.g. CodegenIntConstant('N', 4)), "
-                      f"got {c!r}")
+      raise ArgumentTypeError(f"{where}: constants[{i}] must be a CodegenIntConstant (e.g. CodegenIntConstant('N', 4)), "
+                              f"got {c!r}")
   return consts
 
 
 def _check_constant(where: str, c: CodegenIntConstant) -> None:
   check_identifier(c.name, f"{where}: codegen constant")
   if c.type not in _INT_RANGES:
-    raise ValueError(f"{where}: codegen constant {c.name!r} has type {c.type!r}, expected one of {sorted(_INT_RANGES)}")
+    raise ArgumentError(f"{where}: codegen constant {c.name!r} has type {c.type!r}, expected one of {sorted(_INT_RANGES)}")
   if isinstance(c.value, bool) or not isinstance(c.value, (int, np.integer)):
-    raise ValueError(f"{where}: codegen constant {c.name!r} must have an integer value, got {c.value!r}")
+    raise ArgumentError(f"{where}: codegen constant {c.name!r} must have an integer value, got {c.value!r}")
   bits = _INT_RANGES[c.type]
   if not -(2 ** (bits - 1)) <= int(c.value) < 2 ** (bits - 1):
-    raise ValueError(f"{where}: codegen constant {c.name!r} = {c.value} does not fit its type {c.type} ({bits} bits)")
+    raise ArgumentError(f"{where}: codegen constant {c.name!r} = {c.value} does not fit its type {c.type} ({bits} bits)")
 
 
 def check_module_names(module_name: str, fns: Sequence[FunctionBase], constants: Iterable[CodegenIntConstant]
@@ -285,29 +286,29 @@ def check_module_names(module_name: str, fns: Sequence[FunctionBase], constants:
   try:
     consts = sorted_constants(fns, constants)
   except ValueError as e:
-    raise ValueError(f"{where}: {e}") from None
+    raise ArgumentError(f"{where}: {e}") from None
   for c in consts:
     if c.name in owners:
-      raise ValueError(f"{where}: codegen constant {c.name!r} has the same name as {owners[c.name]}; "
-                       "rename one of them (both are declared in the module's namespace)")
+      raise IdentifierError(f"{where}: codegen constant {c.name!r} has the same name as {owners[c.name]}; "
+                            "rename one of them (both are declared in the module's namespace)")
   return consts
 
 
 def _output_dir(where: str, output_dir: Any, module_name: str) -> Path:
   """``output_dir`` as a Path, checked (not created): neither it nor a parent may be a file."""
   if not isinstance(output_dir, (str, os.PathLike)):
-    raise TypeError(f"{where}: output_dir must be a path (str or pathlib.Path), got {type(output_dir).__name__}")
+    raise ArgumentTypeError(f"{where}: output_dir must be a path (str or pathlib.Path), got {type(output_dir).__name__}")
   out = Path(output_dir)
   for p in (out, *out.parents):
     if p.exists():
       if not p.is_dir():
         detail = "is a file" if p == out else f"is under {p}, which is a file"
-        raise ValueError(f"{where}: output_dir {str(out)!r} {detail}; pass a directory (it is created if missing)")
+        raise ArgumentError(f"{where}: output_dir {str(out)!r} {detail}; pass a directory (it is created if missing)")
       break
   for ext in ("hpp", "cpp"):
     target = out / f"{module_name}.{ext}"
     if target.is_dir():
-      raise ValueError(f"{where}: cannot write {target}: it is a directory")
+      raise ArgumentError(f"{where}: cannot write {target}: it is a directory")
   return out
 
 
@@ -338,7 +339,7 @@ def generate_module(
   names = [f.name for f in fns]
   dupes = sorted({n for n in names if names.count(n) > 1})
   if dupes:
-    raise ValueError(f"{where}: function names must be unique, duplicated: {dupes}")
+    raise IdentifierError(f"{where}: function names must be unique, duplicated: {dupes}")
   all_fns = collect_functions(fns)
   check_module_names(module_name, all_fns, consts)
   hpp_text, cpp_text = render_module(module_name, all_fns, consts)

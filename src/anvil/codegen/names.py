@@ -6,6 +6,8 @@ from __future__ import annotations
 import keyword
 import re
 
+from anvil.errors import IdentifierError
+
 CPP_KEYWORDS = frozenset(
   """alignas alignof and and_eq asm auto bitand bitor bool break case catch char char8_t char16_t char32_t class
   compl concept const consteval constexpr constinit const_cast continue co_await co_return co_yield decltype default
@@ -96,7 +98,7 @@ def check_identifier(name: object, what: str) -> str:
   """Raises ``ValueError`` unless ``name`` is usable as a C++ identifier in generated code."""
   problem = name_problem(name)
   if problem is not None:
-    raise ValueError(f"{what} {name!r} {problem}; choose another name")
+    raise IdentifierError(f"{what} {name!r} {problem}; choose another name")
   return name  # type: ignore[return-value]
 
 
@@ -107,9 +109,9 @@ def check_module_name(name: object, what: str = "module name") -> str:
   """``check_identifier`` plus what a global namespace and a file name need (no leading '_', bounded length)."""
   checked = check_identifier(name, what)
   if checked.startswith("_"):
-    raise ValueError(f"{what} {checked!r} is reserved by the C++ standard in the global namespace (a leading '_'); "
-                     "choose another name")
+    raise IdentifierError(f"{what} {checked!r} is reserved by the C++ standard in the global namespace (a leading '_'); "
+                          "choose another name")
   if len(checked) > MAX_MODULE_NAME:
-    raise ValueError(f"{what} {checked[:40]!r}... has {len(checked)} characters; at most {MAX_MODULE_NAME} are "
-                     "allowed, since it names the generated files")
+    raise IdentifierError(f"{what} {checked[:40]!r}... has {len(checked)} characters; at most {MAX_MODULE_NAME} are "
+                          "allowed, since it names the generated files")
   return checked

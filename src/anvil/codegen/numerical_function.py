@@ -18,6 +18,7 @@ from anvil.codegen.common import CodegenIntConstant, FunctionBase, check_identif
 from anvil.codegen.emit import KERNEL_HEADER, KERNEL_INCLUDE, FunctionEmitter
 from anvil.codegen.scalar_kernel import scalar_program
 from anvil.codegen.templates import render
+from anvil.errors import ArgumentError, ArgumentTypeError, ShapeError, UnsupportedError
 from anvil.ir.program import BufferSpec, Kernel, Program, Role, Step
 from anvil.language import Tensor
 
@@ -39,11 +40,11 @@ def check_inputs(owner: str, inputs: Any) -> tuple[Arg, ...]:
   if isinstance(inputs, Arg):
     inputs = (inputs,)
   if not isinstance(inputs, (tuple, list)):
-    raise ValueError(f"{owner}: inputs must be a tuple of Arg, got {type(inputs).__name__}")
+    raise ArgumentError(f"{owner}: inputs must be a tuple of Arg, got {type(inputs).__name__}")
   for i, a in enumerate(inputs):
     if not isinstance(a, Arg):
-      raise ValueError(f"{owner}: inputs[{i}] must be an anvil.Arg (e.g. Arg(3) or Arg((2, 2), dtypes.float32)), "
-                       f"got {a!r}")
+      raise ArgumentError(f"{owner}: inputs[{i}] must be an anvil.Arg (e.g. Arg(3) or Arg((2, 2), dtypes.float32)), "
+                          f"got {a!r}")
   return tuple(inputs)
 
 
@@ -75,20 +76,20 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
                lowering: str = "auto") -> None:
     check_identifier(name, "function name")
     if not callable(fn):
-      raise ValueError(f"function {name!r}: fn must be callable, got {type(fn).__name__}")
+      raise ArgumentError(f"function {name!r}: fn must be callable, got {type(fn).__name__}")
     inputs = check_inputs(f"function {name!r}", inputs)  # type: ignore[assignment]
     if device not in SUPPORTED_DEVICES:
-      raise ValueError(f"function {name!r}: unsupported device {device!r}, must be one of {SUPPORTED_DEVICES}")
+      raise ArgumentError(f"function {name!r}: unsupported device {device!r}, must be one of {SUPPORTED_DEVICES}")
     if device == "METAL":
       for i, a in enumerate(inputs):
         if a.scalar_type.name == "float64":
-          raise ValueError(f"function {name!r}: Metal does not support float64, input {i} is float64; "
-                           "use Arg(..., dtype=dtypes.float32)")
+          raise ArgumentError(f"function {name!r}: Metal does not support float64, input {i} is float64; "
+                              "use Arg(..., dtype=dtypes.float32)")
     object.__setattr__(self, "name", name)
     object.__setattr__(self, "fn", fn)
     object.__setattr__(self, "inputs", inputs)
     if lowering not in LOWERINGS:
-      raise ValueError(f"function {name!r}: lowering must be one of {LOWERINGS}, got {lowering!r}")
+      raise ArgumentError(f"function {name!r}: lowering must be one of {LOWERINGS}, got {lowering!r}")
     object.__setattr__(self, "device", device)
     object.__setattr__(self, "lowering", lowering)
 
@@ -109,8 +110,8 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
     if self.device == "METAL":
       for b in lowered.program.by_role(Role.CONSTANT):
         if b.dtype.name == "float64":
-          raise ValueError(f"function {self.name!r}: Metal does not support float64, a captured constant is float64; "
-                           "create constants with dtype=dtypes.float32")
+          raise ArgumentError(f"function {self.name!r}: Metal does not support float64, a captured constant is float64; "
+                              "create constants with dtype=dtypes.float32")
     return lowered
 
   @cached_property
@@ -200,8 +201,8 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
 
   def _require_cpu(self, what: str) -> None:
     if self.device != "CPU":
-      raise NotImplementedError(f"function {self.name!r}: cannot {what} device {self.device!r} yet "
-                                "(rendered kernels are available via .rendered_kernels)")
+      raise UnsupportedError(f"function {self.name!r}: cannot {what} device {self.device!r} yet "
+                             "(rendered kernels are available via .rendered_kernels)")
 
   # ---- JIT ----
   @cached_property
@@ -230,7 +231,7 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
     for what, args in (("input", self.inputs), ("output", self.outputs)):
       for i, a in enumerate(args):
         if a.ndim > MAX_DIMS:
-          raise ValueError(f"function {self.name!r}: {what} {i} has {a.ndim} dimensions {a.shape}; calling from Python "
+          raise ShapeError(f"function {self.name!r}: {what} {i} has {a.ndim} dimensions {a.shape}; calling from Python "
                            f"supports at most {MAX_DIMS} per array (reshape it, or export the C++ with generate_module)")
     lib = self._library
     entry = getattr(lib, f"anvil_jit_{self.name}_call")
@@ -257,10 +258,10 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
   def _convert_args(self, *args: Any, **kwargs: Any) -> tuple[np.ndarray, ...]:
     """Validates call arguments and converts them to contiguous arrays of the declared dtypes."""
     if kwargs:
-      raise TypeError(f"function {self.name!r} takes positional arrays only, got keyword(s) {sorted(kwargs)}")
+      raise ArgumentTypeError(f"function {self.name!r} takes positional arrays only, got keyword(s) {sorted(kwargs)}")
     if len(args) != len(self.inputs):
       expected = ", ".join(a.describe() for a in self.inputs)
-      raise TypeError(f"function {self.name!r} takes {len(self.inputs)} input(s) ({expected}), got {len(args)}")
+      raise ArgumentTypeError(f"function {self.name!r} takes {len(self.inputs)} input(s) ({expected}), got {len(args)}")
     return tuple(convert_input(self.name, i, a, spec) for i, (a, spec) in enumerate(zip(args, self.inputs)))
 
 
@@ -268,21 +269,21 @@ def convert_input(fn_name: str, index: int, value: Any, spec: Arg) -> np.ndarray
   """One input as a C-contiguous, aligned, native-endian array of ``spec``'s dtype and exact shape."""
   expected = spec.scalar_type.numpy
   if isinstance(value, Tensor):
-    raise TypeError(f"function {fn_name!r}: input {index} is an anvil Tensor; pass a numpy array "
-                    f"(use a NumericalFunction's .fn inside traced code)")
+    raise ArgumentTypeError(f"function {fn_name!r}: input {index} is an anvil Tensor; pass a numpy array "
+                            f"(use a NumericalFunction's .fn inside traced code)")
   try:
     arr = np.asarray(value)
   except Exception as e:  # noqa: BLE001 - anything numpy cannot read is the user's garbage
-    raise TypeError(f"function {fn_name!r}: input {index} ({type(value).__name__}) is not convertible to an array: {e}"
-                    ) from None
+    raise ArgumentTypeError(f"function {fn_name!r}: input {index} ({type(value).__name__}) is not convertible to an array: {e}"
+                            ) from None
   if arr.dtype.kind not in "biuf":
-    raise TypeError(f"function {fn_name!r}: input {index} has dtype {arr.dtype} ({type(value).__name__}), "
-                    f"expected {expected.name} {list(spec.shape)}")
+    raise ArgumentTypeError(f"function {fn_name!r}: input {index} has dtype {arr.dtype} ({type(value).__name__}), "
+                            f"expected {expected.name} {list(spec.shape)}")
   if not np.can_cast(arr.dtype, expected, "same_kind"):
-    raise TypeError(f"function {fn_name!r}: input {index} has dtype {arr.dtype}, expected {expected.name} "
-                    f"(only same-kind conversions are done implicitly; cast explicitly with .astype)")
+    raise ArgumentTypeError(f"function {fn_name!r}: input {index} has dtype {arr.dtype}, expected {expected.name} "
+                            f"(only same-kind conversions are done implicitly; cast explicitly with .astype)")
   if arr.shape != spec.shape:
-    raise ValueError(f"function {fn_name!r}: input {index} has shape {arr.shape}, expected {spec.shape}")
+    raise ShapeError(f"function {fn_name!r}: input {index} has shape {arr.shape}, expected {spec.shape}")
   return np.require(arr, dtype=expected, requirements=("C", "A"))
 
 
@@ -299,6 +300,6 @@ def numerical_function(name: str, inputs: Any) -> Callable[[Callable[..., Any]],
   if isinstance(inputs, int):
     inputs = ((inputs,),)
   if not isinstance(inputs, (tuple, list)):
-    raise ValueError(f"numerical_function {name!r}: inputs must be a tuple of shapes, got {inputs!r}")
+    raise ArgumentError(f"numerical_function {name!r}: inputs must be a tuple of shapes, got {inputs!r}")
   shapes = tuple(Arg(s) for s in inputs)
   return lambda fn: NumericalFunction(name, fn, shapes)

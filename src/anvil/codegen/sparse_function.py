@@ -14,6 +14,7 @@ from anvil._tinygrad import tensor_values
 from anvil.codegen.arg import Arg
 from anvil.codegen.numerical_function import NumericalFunction
 from anvil.codegen.templates import render
+from anvil.errors import PatternError, ShapeError
 from anvil.language import Tensor
 
 
@@ -23,10 +24,10 @@ def _int_array(fn_name: str, what: str, value: Any) -> np.ndarray:
   try:
     arr = np.asarray(value)
   except Exception:  # noqa: BLE001
-    raise ValueError(f"sparse function {fn_name!r}: {what} is not an integer array") from None
+    raise PatternError(f"sparse function {fn_name!r}: {what} is not an integer array") from None
   if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
-    raise ValueError(f"sparse function {fn_name!r}: {what} must be a 1-D integer array, got dtype {arr.dtype} "
-                     f"shape {arr.shape}")
+    raise PatternError(f"sparse function {fn_name!r}: {what} must be a 1-D integer array, got dtype {arr.dtype} "
+                       f"shape {arr.shape}")
   out = arr.astype(np.int64)
   out.setflags(write=False)
   return out
@@ -38,30 +39,30 @@ def check_csc_pattern(fn_name: str, shape: Any, nnz: Any, indices: Any, indptr: 
   try:
     rows, cols = (int(s) for s in shape)
   except (TypeError, ValueError):
-    raise ValueError(f"sparse function {fn_name!r}: shape must be (rows, cols), got {shape!r}") from None
+    raise ShapeError(f"sparse function {fn_name!r}: shape must be (rows, cols), got {shape!r}") from None
   if rows < 0 or cols < 0:
-    raise ValueError(f"sparse function {fn_name!r}: shape must be non-negative, got {shape!r}")
+    raise ShapeError(f"sparse function {fn_name!r}: shape must be non-negative, got {shape!r}")
   if not isinstance(nnz, (int, np.integer)) or nnz < 0:
-    raise ValueError(f"sparse function {fn_name!r}: nnz must be a non-negative int, got {nnz!r}")
+    raise PatternError(f"sparse function {fn_name!r}: nnz must be a non-negative int, got {nnz!r}")
   nnz = int(nnz)
   indices = _int_array(fn_name, "indices", indices)
   indptr = _int_array(fn_name, "indptr", indptr)
   if indptr.size != cols + 1:
-    raise ValueError(f"sparse function {fn_name!r}: indptr must have cols + 1 = {cols + 1} entries, got {indptr.size}")
+    raise PatternError(f"sparse function {fn_name!r}: indptr must have cols + 1 = {cols + 1} entries, got {indptr.size}")
   if indptr[0] != 0 or np.any(np.diff(indptr) < 0):
-    raise ValueError(f"sparse function {fn_name!r}: indptr must start at 0 and be non-decreasing, got {indptr.tolist()}")
+    raise PatternError(f"sparse function {fn_name!r}: indptr must start at 0 and be non-decreasing, got {indptr.tolist()}")
   if indptr[-1] != nnz:
-    raise ValueError(f"sparse function {fn_name!r}: indptr[-1] = {indptr[-1]} but nnz = {nnz}")
+    raise PatternError(f"sparse function {fn_name!r}: indptr[-1] = {indptr[-1]} but nnz = {nnz}")
   if indices.size != nnz:
-    raise ValueError(f"sparse function {fn_name!r}: indices must have nnz = {nnz} entries, got {indices.size}")
+    raise PatternError(f"sparse function {fn_name!r}: indices must have nnz = {nnz} entries, got {indices.size}")
   if nnz and (indices.min() < 0 or indices.max() >= rows):
-    raise ValueError(f"sparse function {fn_name!r}: row indices must lie in [0, {rows}), "
+    raise PatternError(f"sparse function {fn_name!r}: row indices must lie in [0, {rows}), "
                      f"got range [{indices.min()}, {indices.max()}]")
   for c in range(cols):
     col = indices[indptr[c]:indptr[c + 1]]
     if np.any(np.diff(col) <= 0):
-      raise ValueError(f"sparse function {fn_name!r}: row indices of column {c} must be strictly increasing "
-                       f"(sorted, no duplicates), got {col.tolist()}")
+      raise PatternError(f"sparse function {fn_name!r}: row indices of column {c} must be strictly increasing "
+                         f"(sorted, no duplicates), got {col.tolist()}")
   return (rows, cols), nnz, indices, indptr
 
 
@@ -92,7 +93,7 @@ class SparseNumericalFunction(NumericalFunction):
     outs = self.outputs
     if len(outs) != 1 or outs[0].shape != (nnz,):
       got = ", ".join(a.describe() for a in outs)
-      raise ValueError(f"sparse function {name!r} must return one 1-D Tensor of the nnz = {nnz} values, got {got}")
+      raise ShapeError(f"sparse function {name!r} must return one 1-D Tensor of the nnz = {nnz} values, got {got}")
 
   @property
   def is_sparse(self) -> bool:

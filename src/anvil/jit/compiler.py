@@ -21,7 +21,7 @@ import threading
 from functools import cache
 from pathlib import Path
 
-from anvil.jit.errors import CompileError, CompilerNotFoundError, JitCacheError, JitConfigError
+from anvil.errors import CompileError, CompilerNotFoundError, JitCacheError, JitConfigError
 from anvil.jit.sanitizers import check_sanitizers
 
 __all__ = ["CompileError", "CompilerNotFoundError", "JitCacheError", "JitConfigError", "build_library", "cache_dir",

@@ -12,8 +12,8 @@ from types import ModuleType
 
 import numpy as np
 
+from anvil.errors import CompileError
 from anvil.jit.compiler import build_library
-from anvil.jit.errors import CompileError
 
 _SOURCE = Path(__file__).with_name("_caller.cpp")
 MAX_DIMS = 32  # kMaxDims in _caller.cpp: the most dimensions of one input or output called from Python

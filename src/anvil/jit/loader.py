@@ -5,8 +5,8 @@ from __future__ import annotations
 import ctypes
 from pathlib import Path
 
+from anvil.errors import CompileError
 from anvil.jit.compiler import build_library
-from anvil.jit.errors import CompileError
 
 
 def load_library(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Iterable
 
-from anvil.jit.errors import JitConfigError
+from anvil.errors import JitConfigError
 
 # sanitizer (as spelled in -fsanitize=) -> (name, runtime library, a symbol the loaded runtime defines)
 NEEDS_RUNTIME: dict[str, tuple[str, str, str]] = {

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from anvil.errors import ArgumentError, ArgumentTypeError
+
 _KINDS = ("float", "double", "int", "bool", "enum")
 
 
@@ -48,9 +50,9 @@ class Field:
 
   def __post_init__(self) -> None:
     if self.kind not in _KINDS:
-      raise ValueError(f"settings field {self.name!r}: kind must be one of {_KINDS}, got {self.kind!r}")
+      raise ArgumentError(f"settings field {self.name!r}: kind must be one of {_KINDS}, got {self.kind!r}")
     if self.kind == "enum" and (self.enum is None or self.cpp_type is None):
-      raise ValueError(f"settings field {self.name!r}: an enum field needs enum= and cpp_type=")
+      raise ArgumentError(f"settings field {self.name!r}: an enum field needs enum= and cpp_type=")
 
   @property
   def precision_dependent(self) -> bool:
@@ -89,7 +91,7 @@ class StructSpec:
   def __post_init__(self) -> None:
     names = [f.name for f in self.fields]
     if len(set(names)) != len(names):
-      raise ValueError(f"struct {self.name!r}: duplicate field names")
+      raise ArgumentError(f"struct {self.name!r}: duplicate field names")
 
   @property
   def size(self) -> int:
@@ -146,11 +148,11 @@ class StructSpec:
       known = {f.name for f in self.fields}
       unknown = sorted(str(k) for k in value if k not in known)
       if unknown:
-        raise ValueError(f"{where}: unknown {argument} field(s) {unknown}; known fields: {sorted(known)}")
+        raise ArgumentError(f"{where}: unknown {argument} field(s) {unknown}; known fields: {sorted(known)}")
       obj = cls(**value)
     else:
-      raise TypeError(f"{where}: {argument} must be a {cls.__name__} or a dict of its fields, got "
-                      f"{type(value).__name__}")
+      raise ArgumentTypeError(f"{where}: {argument} must be a {cls.__name__} or a dict of its fields, got "
+                              f"{type(value).__name__}")
     self.validate(obj, where)
     return obj
 
@@ -213,22 +215,22 @@ def _check_field(f: Field, v: Any, where: str, struct: str) -> None:
   what = f"{where}: {struct}.{f.name}"
   if f.kind == "bool":
     if not isinstance(v, bool | np.bool_):
-      raise TypeError(f"{what} must be a bool, got {v!r}")
+      raise ArgumentTypeError(f"{what} must be a bool, got {v!r}")
     return
   if f.kind == "enum":
     if isinstance(v, f.enum):
       return
-    raise TypeError(f"{what} must be a {f.enum.__name__} (one of {[m.name for m in f.enum]}), got {v!r}")
+    raise ArgumentTypeError(f"{what} must be a {f.enum.__name__} (one of {[m.name for m in f.enum]}), got {v!r}")
   if f.kind == "int":
     if isinstance(v, bool) or not isinstance(v, int | np.integer):
-      raise TypeError(f"{what} must be an integer, got {v!r}")
+      raise ArgumentTypeError(f"{what} must be an integer, got {v!r}")
     value = float(v)
   else:  # float, double
     if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
-      raise TypeError(f"{what} must be a real number, got {v!r}")
+      raise ArgumentTypeError(f"{what} must be a real number, got {v!r}")
     value = float(v)
     if math.isnan(value):
-      raise ValueError(f"{what} must be a number, got NaN")
+      raise ArgumentError(f"{what} must be a number, got NaN")
   lo, hi = f.minimum, f.maximum
   if f.open_interval:
     ok = (lo is None or value > lo) and (hi is None or value < hi)
@@ -238,7 +240,7 @@ def _check_field(f: Field, v: Any, where: str, struct: str) -> None:
     lo_s = "-inf" if lo is None else repr(lo)
     hi_s = "inf" if hi is None else repr(hi)
     interval = f"({lo_s}, {hi_s})" if f.open_interval else f"[{lo_s}, {hi_s}]"
-    raise ValueError(f"{what} must lie in {interval}, got {v!r}")
+    raise ArgumentError(f"{what} must lie in {interval}, got {v!r}")
 
 
 def cpp_header(title: str, namespace: Sequence[str], specs: Sequence[StructSpec], generator: str,

@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from anvil._tinygrad.autodiff import eval_shapes
-from anvil._tinygrad.vmap import NoBatchingRuleError, batch_tensors, placeholder_like
+from anvil._tinygrad.vmap import batch_tensors, placeholder_like
 from anvil.codegen import Arg, NumericalFunction
+from anvil.errors import ArgumentError, NoBatchingRuleError, ShapeError
 from anvil.language import Tensor
 
 __all__ = ["dvmap", "svmap", "vmap"]
@@ -29,24 +30,24 @@ def _norm_in_axes(where: str, in_axes: Axes, n: int) -> tuple[int | None, ...]:
   elif isinstance(in_axes, (list, tuple)):
     axes = tuple(in_axes)
     if len(axes) != n:
-      raise ValueError(f"{where}: in_axes has {len(axes)} entries but the function takes {n} input(s)")
+      raise ArgumentError(f"{where}: in_axes has {len(axes)} entries but the function takes {n} input(s)")
   else:
-    raise ValueError(f"{where}: in_axes must be an int, None or a sequence of int/None, got {in_axes!r}")
+    raise ArgumentError(f"{where}: in_axes must be an int, None or a sequence of int/None, got {in_axes!r}")
   for i, a in enumerate(axes):
     if a is not None and (not isinstance(a, int) or isinstance(a, bool)):
-      raise ValueError(f"{where}: in_axes[{i}] must be an int or None, got {a!r}")
+      raise ArgumentError(f"{where}: in_axes[{i}] must be an int or None, got {a!r}")
   if all(a is None for a in axes):
-    raise ValueError(f"{where}: no mapped input (every in_axes entry is None); map at least one input")
+    raise ArgumentError(f"{where}: no mapped input (every in_axes entry is None); map at least one input")
   return axes
 
 
 def _norm_axis(where: str, what: str, axis: int, ndim: int, of: str = "") -> int:
   """Normalizes ``axis`` for an array of ``ndim`` dims (the batched rank); raises on out-of-range."""
   if not isinstance(axis, int) or isinstance(axis, bool):
-    raise ValueError(f"{where}: {what}{of} must be an int, got {axis!r}")
+    raise ArgumentError(f"{where}: {what}{of} must be an int, got {axis!r}")
   if not -ndim <= axis < ndim:
-    raise ValueError(f"{where}: {what}={axis}{of} is out of range for a batched array of {ndim} dim(s) "
-                     f"(expected {-ndim} <= {what} < {ndim})")
+    raise ArgumentError(f"{where}: {what}={axis}{of} is out of range for a batched array of {ndim} dim(s) "
+                        f"(expected {-ndim} <= {what} < {ndim})")
   return axis % ndim
 
 
@@ -87,14 +88,14 @@ def dvmap(fn: NumericalFunction | Callable[..., Any], in_axes: Axes = 0, out_axi
   nf = fn if isinstance(fn, NumericalFunction) else None
   f = nf.fn if nf is not None else fn
   if not callable(f):
-    raise ValueError(f"{where}: fn must be a NumericalFunction or a callable, got {type(fn).__name__}")
+    raise ArgumentError(f"{where}: fn must be a NumericalFunction or a callable, got {type(fn).__name__}")
 
   def batched(*args: Tensor) -> Any:
     for i, a in enumerate(args):
       if not isinstance(a, Tensor):
-        raise ValueError(f"{where}: argument {i} must be a Tensor, got {type(a).__name__}")
+        raise ArgumentError(f"{where}: argument {i} must be a Tensor, got {type(a).__name__}")
     if nf is not None and len(args) != len(nf.inputs):
-      raise ValueError(f"{where}: expected {len(nf.inputs)} argument(s), got {len(args)}")
+      raise ArgumentError(f"{where}: expected {len(nf.inputs)} argument(s), got {len(args)}")
     axes = _norm_in_axes(where, in_axes, len(args))
     size: int | None = None
     mapping, call_args, moved = [], [], []
@@ -105,12 +106,12 @@ def dvmap(fn: NumericalFunction | Callable[..., Any], in_axes: Axes = 0, out_axi
         ax = _norm_axis(where, f"in_axes[{i}]", ax, a.ndim)
         n = int(a.shape[ax])
         if size is not None and n != size:
-          raise ValueError(f"{where}: mismatched batch sizes: argument {i} has {n} along axis {ax}, "
+          raise ShapeError(f"{where}: mismatched batch sizes: argument {i} has {n} along axis {ax}, "
                            f"earlier mapped arguments have {size}")
         size = n
         unb = tuple(s for k, s in enumerate(a.shape) if k != ax)
       if nf is not None and unb != tuple(nf.inputs[i].shape):
-        raise ValueError(f"{where}: argument {i} has (unbatched) shape {unb}, expected {tuple(nf.inputs[i].shape)}")
+        raise ShapeError(f"{where}: argument {i} has (unbatched) shape {unb}, expected {tuple(nf.inputs[i].shape)}")
       if ax is None:
         call_args.append(a)
         moved.append(None)
@@ -131,7 +132,7 @@ def dvmap(fn: NumericalFunction | Callable[..., Any], in_axes: Axes = 0, out_axi
       bouts = _per_example(f, moved, args, size)
     oaxes = [out_axis] * len(bouts) if isinstance(out_axis, int) else list(out_axis)
     if len(oaxes) != len(bouts):
-      raise ValueError(f"{where}: out_axis has {len(oaxes)} entries but the function returns {len(bouts)} output(s)")
+      raise ArgumentError(f"{where}: out_axis has {len(oaxes)} entries but the function returns {len(bouts)} output(s)")
     res = [_move_axis(o, 0, _norm_axis(where, "out_axis", ax, o.ndim)) for o, ax in zip(bouts, oaxes, strict=True)]
     return res[0] if single else tuple(res)
 
@@ -162,11 +163,11 @@ def svmap(fn: NumericalFunction, batch_size: int, in_axes: Axes = 0, out_axis: i
       fb = av.svmap(f, 8, in_axes=(0, None))        # inputs (8, 3) and (3,) -> output (8, 3)
   """
   if not isinstance(fn, NumericalFunction):
-    raise ValueError(f"svmap: fn must be a NumericalFunction (use dvmap for plain Tensor functions), "
-                     f"got {type(fn).__name__}")
+    raise ArgumentError(f"svmap: fn must be a NumericalFunction (use dvmap for plain Tensor functions), "
+                        f"got {type(fn).__name__}")
   where = f"svmap({fn.name})"
   if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-    raise ValueError(f"{where}: batch_size must be a positive int, got {batch_size!r}")
+    raise ArgumentError(f"{where}: batch_size must be a positive int, got {batch_size!r}")
   axes = _norm_in_axes(where, in_axes, len(fn.inputs))
   new_inputs = []
   for i, (a, ax) in enumerate(zip(fn.inputs, axes, strict=True)):
@@ -179,12 +180,12 @@ def svmap(fn: NumericalFunction, batch_size: int, in_axes: Axes = 0, out_axis: i
     new_inputs.append(Arg(tuple(shape), a.dtype))
   if not isinstance(out_axis, int) or isinstance(out_axis, bool):
     if not isinstance(out_axis, (list, tuple)) or not all(isinstance(o, int) for o in out_axis):
-      raise ValueError(f"{where}: out_axis must be an int or a sequence of ints, got {out_axis!r}")
+      raise ArgumentError(f"{where}: out_axis must be an int or a sequence of ints, got {out_axis!r}")
   # validate out_axis now (a cheap graph-building trace), not at the first call
   out_shapes = [s for s, _ in eval_shapes(fn.name, fn.fn, [(a.shape, a.dtype) for a in fn.inputs])]
   oaxes = [out_axis] * len(out_shapes) if isinstance(out_axis, int) else list(out_axis)
   if len(oaxes) != len(out_shapes):
-    raise ValueError(f"{where}: out_axis has {len(oaxes)} entries but the function returns {len(out_shapes)} output(s)")
+    raise ArgumentError(f"{where}: out_axis has {len(oaxes)} entries but the function returns {len(out_shapes)} output(s)")
   for k, (s, ax) in enumerate(zip(out_shapes, oaxes, strict=True)):
     _norm_axis(where, "out_axis", ax, len(s) + 1, f" (output {k})")
   inner = dvmap(fn, axes, out_axis)

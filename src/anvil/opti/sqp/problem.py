@@ -16,28 +16,29 @@ from typing import Any
 import numpy as np
 
 from anvil.codegen import NumericalFunction
+from anvil.errors import ArgumentError, ArgumentTypeError, ShapeError
 
 
 def _fn_shape(where: str, what: str, fn: Any, nx: int | None, np_: int | None) -> tuple[int, int, tuple[int, ...]]:
   """Checks a callback's inputs (x, p) and returns (nx, np, output shape)."""
   if not isinstance(fn, NumericalFunction):
-    raise TypeError(f"{where}: {what} must be an anvil NumericalFunction of (x, p), got {type(fn).__name__}")
+    raise ArgumentTypeError(f"{where}: {what} must be an anvil NumericalFunction of (x, p), got {type(fn).__name__}")
   if len(fn.inputs) != 2:
-    raise ValueError(f"{where}: {what} {fn.name!r} must take two inputs (x, p) (use Arg(0) for an unused p), "
-                     f"got {len(fn.inputs)}")
+    raise ArgumentError(f"{where}: {what} {fn.name!r} must take two inputs (x, p) (use Arg(0) for an unused p), "
+                        f"got {len(fn.inputs)}")
   x, p = fn.inputs
   if x.ndim != 1 or p.ndim != 1:
-    raise ValueError(f"{where}: {what} {fn.name!r}: x and p must be 1-D, got shapes {x.shape} and {p.shape}")
+    raise ShapeError(f"{where}: {what} {fn.name!r}: x and p must be 1-D, got shapes {x.shape} and {p.shape}")
   for a, nm in ((x, "x"), (p, "p")):
     if a.scalar_type.name not in ("float64", "float32"):
-      raise ValueError(f"{where}: {what} {fn.name!r}: {nm} must be float64 or float32, got {a.scalar_type.name}")
+      raise ArgumentError(f"{where}: {what} {fn.name!r}: {nm} must be float64 or float32, got {a.scalar_type.name}")
   if nx is not None and x.shape[0] != nx:
-    raise ValueError(f"{where}: {what} {fn.name!r} takes x of size {x.shape[0]}, expected {nx} (as the cost)")
+    raise ShapeError(f"{where}: {what} {fn.name!r} takes x of size {x.shape[0]}, expected {nx} (as the cost)")
   if np_ is not None and p.shape[0] != np_:
-    raise ValueError(f"{where}: {what} {fn.name!r} takes p of size {p.shape[0]}, expected {np_} (as the cost)")
+    raise ShapeError(f"{where}: {what} {fn.name!r} takes p of size {p.shape[0]}, expected {np_} (as the cost)")
   outs = fn.outputs
   if len(outs) != 1:
-    raise ValueError(f"{where}: {what} {fn.name!r} must return one array, returns {len(outs)}")
+    raise ArgumentError(f"{where}: {what} {fn.name!r} must return one array, returns {len(outs)}")
   return x.shape[0], p.shape[0], tuple(outs[0].shape)
 
 
@@ -52,18 +53,18 @@ def as_vector(where: str, what: str, value: Any, size: int, default: float) -> n
 
     value = tensor_values(where, what, value)
   if isinstance(value, str | bytes) or np.iscomplexobj(value):
-    raise TypeError(f"{where}: {what} must be real numbers, got {type(value).__name__}")
+    raise ArgumentTypeError(f"{where}: {what} must be real numbers, got {type(value).__name__}")
   try:
     arr = np.asarray(value, dtype=np.float64)
   except (TypeError, ValueError) as e:
-    raise TypeError(f"{where}: {what} must be a number or an array of numbers, got {type(value).__name__}: {e}"
-                    ) from None
+    raise ArgumentTypeError(f"{where}: {what} must be a number or an array of numbers, got {type(value).__name__}: {e}"
+                            ) from None
   if arr.ndim == 0:
     arr = np.full(size, float(arr))
   if arr.shape != (size,):
-    raise ValueError(f"{where}: {what} must be a scalar or have shape ({size},), got shape {arr.shape}")
+    raise ShapeError(f"{where}: {what} must be a scalar or have shape ({size},), got shape {arr.shape}")
   if np.isnan(arr).any():
-    raise ValueError(f"{where}: {what} contains NaN at index {int(np.flatnonzero(np.isnan(arr))[0])}")
+    raise ArgumentError(f"{where}: {what} contains NaN at index {int(np.flatnonzero(np.isnan(arr))[0])}")
   return arr.copy()
 
 
@@ -96,22 +97,22 @@ class DenseProblem:
   def __post_init__(self) -> None:
     where = f"{type(self).__name__}"
     if (self.cost_fn is None) == (self.residual_fn is None):
-      raise ValueError(f"{where}: give exactly one of cost_fn (scalar cost) and residual_fn (least squares)")
+      raise ArgumentError(f"{where}: give exactly one of cost_fn (scalar cost) and residual_fn (least squares)")
     nres = 0
     if self.cost_fn is not None:
       nx, np_, shape = _fn_shape(where, "cost_fn", self.cost_fn, None, None)
       if math.prod(shape) != 1:
-        raise ValueError(f"{where}: cost_fn {self.cost_fn.name!r} must return a scalar, returns shape {shape}")
+        raise ShapeError(f"{where}: cost_fn {self.cost_fn.name!r} must return a scalar, returns shape {shape}")
       main = self.cost_fn
     else:
       nx, np_, shape = _fn_shape(where, "residual_fn", self.residual_fn, None, None)
       if len(shape) != 1:
-        raise ValueError(f"{where}: residual_fn {self.residual_fn.name!r} must return a 1-D array, returns shape "
+        raise ShapeError(f"{where}: residual_fn {self.residual_fn.name!r} must return a 1-D array, returns shape "
                          f"{shape}")
       nres = shape[0]
       main = self.residual_fn
     if nx < 1:
-      raise ValueError(f"{where}: x must have at least one element, got size {nx}")
+      raise ShapeError(f"{where}: x must have at least one element, got size {nx}")
     dtype = main.inputs[0].scalar_type.numpy
     counts = {}
     for what in ("eq_constraints_fn", "ineq_constraints_fn"):
@@ -121,11 +122,11 @@ class DenseProblem:
         continue
       _, _, shp = _fn_shape(where, what, fn, nx, np_)
       if len(shp) != 1:
-        raise ValueError(f"{where}: {what} {fn.name!r} must return a 1-D array, returns shape {shp}")
+        raise ShapeError(f"{where}: {what} {fn.name!r} must return a 1-D array, returns shape {shp}")
       for k, a in enumerate(fn.inputs):
         if a.scalar_type.numpy != dtype:
-          raise ValueError(f"{where}: {what} {fn.name!r} input {k} is {a.scalar_type.name}, the cost's is "
-                           f"{np.dtype(dtype).name}: use one precision for the whole problem")
+          raise ArgumentError(f"{where}: {what} {fn.name!r} input {k} is {a.scalar_type.name}, the cost's is "
+                              f"{np.dtype(dtype).name}: use one precision for the whole problem")
       counts[what] = shp[0]
     neq, nin = counts["eq_constraints_fn"], counts["ineq_constraints_fn"]
     b = {
@@ -139,7 +140,7 @@ class DenseProblem:
       b["ineq_lb"] = as_vector(where, "ineq_lb", self.ineq_lb, nin, -np.inf)
       b["ineq_ub"] = as_vector(where, "ineq_ub", self.ineq_ub, nin, np.inf)
     if not np.isfinite(b["eq_rhs"]).all():
-      raise ValueError(f"{where}: eq_rhs must be finite")
+      raise ArgumentError(f"{where}: eq_rhs must be finite")
     check_bounds(where, b)
     for k, v in (("nx", nx), ("np", np_), ("neq", neq), ("nin", nin), ("nres", nres), ("dtype", np.dtype(dtype)),
                  ("bounds", b)):
@@ -153,9 +154,9 @@ def check_bounds(where: str, b: dict[str, np.ndarray]) -> None:
     bad = np.flatnonzero(L > U)
     if bad.size:
       i = int(bad[0])
-      raise ValueError(f"{where}: {lo} must be <= {hi}, but {lo}[{i}] = {L[i]} > {hi}[{i}] = {U[i]}")
+      raise ArgumentError(f"{where}: {lo} must be <= {hi}, but {lo}[{i}] = {L[i]} > {hi}[{i}] = {U[i]}")
     if (L == np.inf).any() or (U == -np.inf).any():
-      raise ValueError(f"{where}: {lo} may not be +inf and {hi} may not be -inf")
+      raise ArgumentError(f"{where}: {lo} may not be +inf and {hi} may not be -inf")
 
 
 @dataclass(frozen=True, eq=False)

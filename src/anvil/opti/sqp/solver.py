@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from anvil.codegen import FunctionBase
 from anvil.codegen.common import check_identifier, collect_functions, render_module
 from anvil.codegen.templates import render
+from anvil.errors import ArgumentError, ArgumentTypeError
 from anvil.opti.qp import QPSettings, QPSolver
 from anvil.opti.sqp.derivatives import Callbacks, dense_callbacks, sparse_callbacks
 from anvil.opti.sqp.problem import DenseProblem, SparseProblem, as_vector, check_bounds
@@ -111,15 +112,15 @@ class _SQPFunction(FunctionBase):
     self.name = check_identifier(name, "SQP solver name")
     self._where = f"{type(self).__name__} {name!r}"
     if not isinstance(problem, self.problem_type) or (self.kind == "dense" and isinstance(problem, SparseProblem)):
-      raise TypeError(f"{self._where}: problem must be a {self.problem_type.__name__}, got {type(problem).__name__}")
+      raise ArgumentTypeError(f"{self._where}: problem must be a {self.problem_type.__name__}, got {type(problem).__name__}")
     self.problem = problem
     self.settings = SETTINGS.coerce(settings, SQPSettings, self._where)
     hess = HessianApproximation(self.settings.hessian)
     if hess == HessianApproximation.GAUSS_NEWTON and problem.residual_fn is None:
-      raise ValueError(f"{self._where}: hessian=GAUSS_NEWTON needs a problem with residual_fn (cost 1/2 |r|^2)")
+      raise ArgumentError(f"{self._where}: hessian=GAUSS_NEWTON needs a problem with residual_fn (cost 1/2 |r|^2)")
     if hess == HessianApproximation.BFGS and self.kind == "sparse":
-      raise ValueError(f"{self._where}: hessian=BFGS is dense only (a dense n x n update); use EXACT or "
-                       "GAUSS_NEWTON, or DenseSQPFunction")
+      raise ArgumentError(f"{self._where}: hessian=BFGS is dense only (a dense n x n update); use EXACT or "
+                          "GAUSS_NEWTON, or DenseSQPFunction")
     self.hessian = hess
     self.elastic = bool(elastic) and problem.neq + problem.nin > 0
     self.cxx_flags = tuple(cxx_flags)
@@ -254,7 +255,7 @@ class _SQPFunction(FunctionBase):
     where, prob, dt = self._where, self.problem, self.problem.dtype
     if warm is not None:
       if not isinstance(warm, SQPResult):
-        raise TypeError(f"{where}: warm must be an SQPResult (a previous result), got {type(warm).__name__}")
+        raise ArgumentTypeError(f"{where}: warm must be an SQPResult (a previous result), got {type(warm).__name__}")
       x0 = warm.x if x0 is None else x0
       lam_eq0 = warm.lam_eq if lam_eq0 is None else lam_eq0
       lam_ineq0 = warm.lam_ineq if lam_ineq0 is None else lam_ineq0
@@ -262,8 +263,8 @@ class _SQPFunction(FunctionBase):
     st = self.settings if settings is None else SETTINGS.coerce(settings, SQPSettings, where)
     if (HessianApproximation(st.hessian) != self.hessian and
         (self.callbacks.hess is None or self.hessian == HessianApproximation.GAUSS_NEWTON)):
-      raise ValueError(f"{where}: settings.hessian={HessianApproximation(st.hessian).name}, but the solver was "
-                       f"generated for {self.hessian.name}; build another solver for it")
+      raise ArgumentError(f"{where}: settings.hessian={HessianApproximation(st.hessian).name}, but the solver was "
+                          f"generated for {self.hessian.name}; build another solver for it")
     b = prob.bounds
     given = {"x_lb": x_lb, "x_ub": x_ub, "eq_rhs": eq_rhs, "ineq_lb": ineq_lb, "ineq_ub": ineq_ub}
     if any(v is not None for v in given.values()):
@@ -274,7 +275,7 @@ class _SQPFunction(FunctionBase):
         if v is not None:
           b[k] = as_vector(where, k, v, sizes[k], defaults[k])
       if not np.isfinite(b["eq_rhs"]).all():
-        raise ValueError(f"{where}: eq_rhs must be finite")
+        raise ArgumentError(f"{where}: eq_rhs must be finite")
       check_bounds(where, b)
     if x0 is None:
       x0v = np.clip(np.zeros(prob.nx), b["x_lb"], b["x_ub"])
@@ -291,7 +292,7 @@ class _SQPFunction(FunctionBase):
     info = INFO.unpack(info_arr)
     status = SQPStatus(info["status"])
     if status == SQPStatus.INVALID_INPUT:
-      raise ValueError(f"{where}: the native solver rejected the input (bounds or start); check x0, p and bounds")
+      raise ArgumentError(f"{where}: the native solver rejected the input (bounds or start); check x0, p and bounds")
     nh = info["history_length"]
     res = SQPResult(
       x=x, lam_eq=le, lam_ineq=li, lam_box=lb, status=status, iterations=info["iterations"], cost=info["cost"],
@@ -306,11 +307,11 @@ class _SQPFunction(FunctionBase):
 
   def _finite(self, what: str, v: Any, size: int) -> np.ndarray:
     if v is None:
-      raise ValueError(f"{self._where}: {what} is required (expected an array of shape ({size},))")
+      raise ArgumentError(f"{self._where}: {what} is required (expected an array of shape ({size},))")
     arr = as_vector(self._where, what, v, size, 0.0)
     if not np.isfinite(arr).all():
-      raise ValueError(f"{self._where}: {what} must be finite, got non-finite entries at "
-                       f"{np.flatnonzero(~np.isfinite(arr))[:5].tolist()}")
+      raise ArgumentError(f"{self._where}: {what} must be finite, got non-finite entries at "
+                          f"{np.flatnonzero(~np.isfinite(arr))[:5].tolist()}")
     return arr
 
 

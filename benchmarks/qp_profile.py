@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from qp import pendulum_mpc, random_sparse_qp  # noqa: E402
 
-from anvil.codegen.common import generate_module  # noqa: E402
+from anvil import generate_module  # noqa: E402
 from anvil.opti import QPSettings, QPSolver  # noqa: E402
 
 CASES = {

@@ -19,7 +19,7 @@ try:
 except ImportError:  # running from a source checkout
   sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from anvil.codegen.common import generate_module
+from anvil import generate_module
 from anvil.opti import QPSolver, QPStatus
 
 # min 1/2 x'Px + q'x  s.t.  x0 + x1 + x2 = 1,  -1 <= x0 - x2 <= 0.5,  0 <= x <= 0.8

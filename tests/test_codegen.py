@@ -8,7 +8,7 @@ import scipy.sparse as sp
 
 import anvil as av
 from anvil import Arg, CodegenIntConstant, Tensor
-from anvil.codegen.common import sorted_constants
+from anvil.module import sorted_constants
 
 
 def test_constant_arithmetic():

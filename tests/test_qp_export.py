@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from anvil.codegen.common import generate_module  # noqa: E402
+from anvil import generate_module  # noqa: E402
 from anvil.opti import QPSolver, QPStatus  # noqa: E402
 from qp_helpers import RandomQP  # noqa: E402
 

@@ -7,16 +7,10 @@ it on numpy arrays (JIT) or export it with ``av.generate_module`` (AOT).
 from anvil.language import Tensor, atan2, dtypes, hypot  # noqa: I001  (applies anvil's tinygrad defaults first)
 import anvil.jit as jit  # noqa: F401  (av.jit.find_compiler, cache helpers)
 from anvil.errors import AnvilError
-from anvil.codegen import (
-  Arg,
-  CodegenIntConstant,
-  FunctionBase,
-  NumericalFunction,
-  SparseNumericalFunction,
-  generate_module,
-  numerical_function,
-  sparse_numerical_function,
-)
+from anvil.arg import Arg
+from anvil.function import NumericalFunction, numerical_function
+from anvil.module import CodegenIntConstant, FunctionBase, generate_module
+from anvil.sparse_function import SparseNumericalFunction, sparse_numerical_function
 
 from anvil.ad import gradient, hessian, jacobian, jvp, sphessian, spjacobian, vjp  # noqa: E402
 from anvil.transform import dvmap, svmap, vmap  # noqa: E402

@@ -14,8 +14,9 @@ import sys
 import traceback
 from pathlib import Path
 
-from anvil.codegen.common import FunctionBase, check_module_name, generate_module
+from anvil.codegen.names import check_module_name
 from anvil.errors import CliError
+from anvil.module import FunctionBase, generate_module
 
 
 def describe(e: BaseException, user_file: Path | None = None) -> str:

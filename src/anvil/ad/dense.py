@@ -15,51 +15,16 @@ from typing import Any, Literal
 
 import numpy as np
 
-from anvil._tinygrad.autodiff import (
-  eval_shapes,
-  is_float_dtype,
-  jacobian_pattern,
-  jvp_tensors,
-  vjp_tensors,
-)
-from anvil._tinygrad.vmap import batch_tensors, placeholder_like
+from anvil._tinygrad.autodiff import jacobian_pattern, vjp_tensors
+from anvil.ad._seeding import check_differentiable, color_seeds, forward_directions, reverse_directions, single_output
 from anvil.ad.coloring import color_columns, color_rows
-from anvil.codegen import NumericalFunction
-from anvil.errors import ArgumentError, NoBatchingRuleError, NoPatternRuleError, ShapeError
+from anvil.errors import ArgumentError, NoPatternRuleError, ShapeError
+from anvil.function import NumericalFunction
 from anvil.language import Tensor
 
 __all__ = ["gradient", "hessian", "jacobian", "jacobian_tensor"]
 
 Mode = Literal["auto", "forward", "reverse"]
-
-
-def _single(where: str, res: Any) -> Tensor:
-  if isinstance(res, Tensor):
-    return res
-  if isinstance(res, (tuple, list)) and len(res) == 1 and isinstance(res[0], Tensor):
-    return res[0]
-  raise ArgumentError(f"{where}: the function must return exactly one Tensor")
-
-
-def _check(where: str, fn: Any, argnum: Any) -> tuple[tuple[int, ...], Any]:
-  """Validates ``fn``/``argnum`` and returns the (shape, dtype) of ``fn``'s single output."""
-  if not isinstance(fn, NumericalFunction):
-    raise ArgumentError(f"{where}: fn must be a NumericalFunction, got {type(fn).__name__}")
-  n_in = len(fn.inputs)
-  if not isinstance(argnum, int) or isinstance(argnum, bool) or not 0 <= argnum < n_in:
-    raise ArgumentError(f"{where}: argnum must be an int in [0, {n_in}) for a function with {n_in} input(s), "
-                     f"got {argnum!r}")
-  arg = fn.inputs[argnum]
-  if not is_float_dtype(arg.dtype):
-    raise ArgumentError(f"{where}: input {argnum} has dtype {arg.dtype}; only floating-point inputs can be "
-                        f"differentiated")
-  outs = eval_shapes(fn.name, fn.fn, [(a.shape, a.dtype) for a in fn.inputs])
-  if len(outs) != 1:
-    raise ArgumentError(f"{where}: the function must have exactly one output, it has {len(outs)}")
-  shape, dtype = outs[0]
-  if not is_float_dtype(dtype):
-    raise ArgumentError(f"{where}: the output has dtype {dtype}; only floating-point outputs can be differentiated")
-  return shape, dtype
 
 
 def _derived(name: str, new_fn: Any, fn: NumericalFunction) -> NumericalFunction:
@@ -76,32 +41,7 @@ def _zeros(y: Tensor, m: int, n: int) -> Tensor:
   return Tensor(0.0, dtype=y.dtype).reshape(1, 1).expand(m, n)
 
 
-def _forward(y: Tensor, x: Tensor, seeds: Tensor, k: int) -> Tensor:
-  """``(k, m)``: the JVP of ``y`` along each of the ``k`` seed directions (``seeds``: ``(k, *x.shape)``)."""
-  v = placeholder_like(tuple(x.shape), x.dtype)
-  (t,) = jvp_tensors([y], [x], [v])
-  try:
-    (res,) = batch_tensors([t], [(v, seeds)], k)
-  except NoBatchingRuleError:  # not expected for AD graphs; correct but one sweep per direction
-    res = Tensor.stack(*[jvp_tensors([y], [x], [seeds[c]])[0] for c in range(k)])
-  return res.reshape(k, -1)
 
-
-def _reverse(y: Tensor, x: Tensor, seeds: Tensor, k: int) -> Tensor:
-  """``(k, n)``: the VJP of ``y`` for each of the ``k`` seed cotangents (``seeds``: ``(k, *y.shape)``)."""
-  c = placeholder_like(tuple(y.shape), y.dtype)
-  (g,) = vjp_tensors([y], [x], [c])
-  try:
-    (res,) = batch_tensors([g], [(c, seeds)], k)
-  except NoBatchingRuleError:
-    res = Tensor.stack(*[vjp_tensors([y], [x], [seeds[i]])[0] for i in range(k)])
-  return res.reshape(k, -1)
-
-
-def _color_seeds(color: np.ndarray, k: int, dtype: Any, shape: tuple[int, ...]) -> Tensor:
-  """``(k, *shape)`` seeds: direction ``c`` is the indicator of the entries colored ``c``."""
-  col = Tensor(color.astype(np.int32)).reshape(1, -1)
-  return (col == Tensor.arange(k).reshape(k, 1)).cast(dtype).reshape(k, *shape)
 
 
 COMPRESS_MIN_ENTRIES = 16384
@@ -140,21 +80,21 @@ def jacobian_tensor(y: Tensor, x: Tensor, mode: Mode = "auto", compress: bool | 
   if pattern is None:
     use_fwd = mode == "forward" or (mode == "auto" and n <= m)
     if use_fwd:
-      return _forward(y, x, _identity(n, x.dtype, tuple(x.shape)), n).T
-    return _reverse(y, x, _identity(m, y.dtype, (m,)), m)
+      return forward_directions(y, x, _identity(n, x.dtype, tuple(x.shape)), n).T
+    return reverse_directions(y, x, _identity(m, y.dtype, (m,)), m)
   ccol, crow = color_columns(pattern), color_rows(pattern)
   kc, kr = int(ccol.max()) + 1, int(crow.max()) + 1
   use_fwd = mode == "forward" or (mode == "auto" and kc <= kr)
   if use_fwd:
     if kc >= n:  # nothing to compress
-      return _forward(y, x, _identity(n, x.dtype, tuple(x.shape)), n).T
-    comp = _forward(y, x, _color_seeds(ccol, kc, x.dtype, tuple(x.shape)), kc)  # (kc, m)
+      return forward_directions(y, x, _identity(n, x.dtype, tuple(x.shape)), n).T
+    comp = forward_directions(y, x, color_seeds(ccol, kc, x.dtype, tuple(x.shape)), kc)  # (kc, m)
     rows, cols = np.indices((m, n))
     idx = np.where(pattern, ccol[cols] * m + rows, kc * m)
   else:
     if kr >= m:
-      return _reverse(y, x, _identity(m, y.dtype, (m,)), m)
-    comp = _reverse(y, x, _color_seeds(crow, kr, y.dtype, (m,)), kr)  # (kr, n)
+      return reverse_directions(y, x, _identity(m, y.dtype, (m,)), m)
+    comp = reverse_directions(y, x, color_seeds(crow, kr, y.dtype, (m,)), kr)  # (kr, n)
     rows, cols = np.indices((m, n))
     idx = np.where(pattern, crow[rows] * n + cols, kr * n)
   # an out-of-range index gathers an exact 0 (tinygrad lowers this to one bounds-checked load)
@@ -175,12 +115,12 @@ def gradient(fn: NumericalFunction, argnum: int = 0, name: str | None = None) ->
       av.gradient(f)(np.arange(1.0, 6.0))      # -> 2 x
   """
   where = f"gradient({getattr(fn, 'name', fn)!s})"
-  shape, _ = _check(where, fn, argnum)
+  shape, _ = check_differentiable(where, fn, argnum)
   if math.prod(shape) != 1:
     raise ShapeError(f"{where}: gradient needs a scalar output, got shape {shape}; use jacobian for vector outputs")
 
   def grad_fn(*xs: Tensor) -> Tensor:
-    y = _single(where, fn.fn(*xs))
+    y = single_output(where, fn.fn(*xs))
     (g,) = vjp_tensors([y], [xs[argnum]], [y.const_like(1.0)])
     return g
 
@@ -204,7 +144,7 @@ def jacobian(fn: NumericalFunction, argnum: int = 0, mode: Mode = "auto", name: 
       av.jacobian(f)(np.array([3.0, 4.0]))     # -> [[4, 3], [0, 8]]
   """
   where = f"jacobian({getattr(fn, 'name', fn)!s})"
-  shape, _ = _check(where, fn, argnum)
+  shape, _ = check_differentiable(where, fn, argnum)
   if len(shape) > 1:
     raise ShapeError(f"{where}: jacobian needs a 1-D (or scalar) output, got shape {shape}; reshape the output "
                      f"to 1-D (e.g. y.reshape(-1)) inside the function")
@@ -213,7 +153,7 @@ def jacobian(fn: NumericalFunction, argnum: int = 0, mode: Mode = "auto", name: 
   m = math.prod(shape)
 
   def jac_fn(*xs: Tensor) -> Tensor:
-    y = _single(where, fn.fn(*xs)).reshape(m)
+    y = single_output(where, fn.fn(*xs)).reshape(m)
     return jacobian_tensor(y, xs[argnum], mode, compress)
 
   jac_fn.__doc__ = f"Jacobian of {fn.name} w.r.t. input {argnum}."
@@ -234,14 +174,14 @@ def hessian(fn: NumericalFunction, argnum: int = 0, name: str | None = None, com
       av.hessian(f)(np.zeros(2))               # -> [[2, 1], [1, 2]]
   """
   where = f"hessian({getattr(fn, 'name', fn)!s})"
-  shape, _ = _check(where, fn, argnum)
+  shape, _ = check_differentiable(where, fn, argnum)
   if math.prod(shape) != 1:
     raise ShapeError(f"{where}: hessian needs a scalar output, got shape {shape}")
   n = fn.inputs[argnum].size
 
   def hess_fn(*xs: Tensor) -> Tensor:
     x = xs[argnum]
-    y = _single(where, fn.fn(*xs))
+    y = single_output(where, fn.fn(*xs))
     (g,) = vjp_tensors([y], [x], [y.const_like(1.0)])
     h = jacobian_tensor(g.reshape(n), x, "forward", compress)
     return (h + h.T) * 0.5

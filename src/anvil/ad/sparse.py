@@ -20,12 +20,12 @@ import scipy.sparse as sp
 
 from anvil._tinygrad import TraceError
 from anvil._tinygrad.autodiff import exact_jacobian_pattern, jvp_tensors, vjp_tensors, with_traced
+from anvil.ad._seeding import check_differentiable, color_seeds, forward_directions, single_output
 from anvil.ad.coloring import color_columns, num_colors, star_coloring, star_recovery
-from anvil.ad.dense import _check, _color_seeds, _forward, _single
-from anvil.codegen import NumericalFunction
-from anvil.codegen.sparse_function import SparseNumericalFunction
 from anvil.errors import ArgumentError, ShapeError
+from anvil.function import NumericalFunction
 from anvil.language import Tensor
+from anvil.sparse_function import SparseNumericalFunction
 
 __all__ = [
   "SparseDerivativeInfo",
@@ -102,7 +102,7 @@ def _compressed(y: Tensor, x: Tensor, info: SparseDerivativeInfo, unroll: bool) 
       seed = Tensor((info.color == c).astype(np.float64).reshape(shape), dtype=x.dtype)
       rows.append(jvp_tensors([y], [x], [seed])[0].reshape(-1))
     return Tensor.stack(*rows) if k > 1 else rows[0].reshape(1, -1)
-  return _forward(y, x, _color_seeds(info.color, k, x.dtype, shape), k)
+  return forward_directions(y, x, color_seeds(info.color, k, x.dtype, shape), k)
 
 
 def _uncompress(comp: Tensor, info: SparseDerivativeInfo, gather: bool, separate: bool) -> Tensor:
@@ -166,14 +166,14 @@ def _traced_info(fn: NumericalFunction, build: Any, symmetric: bool, upper: bool
 def _make(name: str, fn: NumericalFunction, build: Any, info: SparseDerivativeInfo, unroll: bool, separate: bool,
           doc: str) -> SparseNumericalFunction:
   """The SparseNumericalFunction; scalar code with static uncompression when the graph fits, else kernels."""
-  def make(gather: bool, lowering: str) -> SparseNumericalFunction:
+  def make(gather: bool, lowering: str, lowered: Any = None) -> SparseNumericalFunction:
     def values_fn(*xs: Tensor) -> Tensor:
       y, x = build(xs, None)
       return _values(y, x, info, unroll, gather, separate)
 
     values_fn.__doc__ = doc
     return SparseNumericalFunction(name, values_fn, fn.inputs, info.shape, info.nnz, info.indices, info.indptr,
-                                   device=fn.device, lowering=lowering)
+                                   device=fn.device, lowering=lowering, lowered=lowered, info=info)
 
   lowering = getattr(fn, "lowering", "auto")
   if fn.device != "CPU" or lowering == "kernels" or (lowering == "auto" and info.pattern_source != "scalar"):
@@ -181,11 +181,10 @@ def _make(name: str, fn: NumericalFunction, build: Any, info: SparseDerivativeIn
   if lowering == "scalar":
     return make(False, "scalar")
   try:
-    f = make(False, "scalar")
+    scalar = make(False, "scalar")
   except TraceError:  # the derivative graph is too large for scalar code: loop kernels, gather uncompression
     return make(True, "auto")
-  object.__setattr__(f, "lowering", "auto")
-  return f
+  return make(False, "auto", scalar.lowered)  # the scalar code, under the caller's "auto" (inherited by derivatives)
 
 
 def spjacobian(fn: NumericalFunction, argnum: int = 0, unroll: bool = False, sep_uncompression: bool = True,
@@ -220,7 +219,7 @@ def spjacobian(fn: NumericalFunction, argnum: int = 0, unroll: bool = False, sep
       J(np.arange(4.0)).toarray()
   """
   where = f"spjacobian({getattr(fn, 'name', fn)!s})"
-  shape, _ = _check(where, fn, argnum)
+  shape, _ = check_differentiable(where, fn, argnum)
   if len(shape) > 1:
     raise ShapeError(f"{where}: spjacobian needs a 1-D (or scalar) output, got shape {shape}; reshape the output "
                      f"to 1-D (e.g. y.reshape(-1)) inside the function")
@@ -232,13 +231,11 @@ def spjacobian(fn: NumericalFunction, argnum: int = 0, unroll: bool = False, sep
     raise ShapeError(f"{where}: symmetric=True needs a square Jacobian, got ({m}, {n})")
 
   def build(xs, _outs):
-    return _single(where, fn.fn(*xs)).reshape(m), xs[argnum]
+    return single_output(where, fn.fn(*xs)).reshape(m), xs[argnum]
 
-  info = _traced_info(fn, lambda xs, outs: (_single(where, outs).reshape(m), xs[argnum]), bool(symmetric), False)
-  f = _make(name or f"{fn.name}_spjac", fn, build, info, bool(unroll), bool(sep_uncompression),
-            f"Sparse Jacobian of {fn.name} w.r.t. input {argnum} (CSC values).")
-  object.__setattr__(f, "info", info)
-  return f
+  info = _traced_info(fn, lambda xs, outs: (single_output(where, outs).reshape(m), xs[argnum]), bool(symmetric), False)
+  return _make(name or f"{fn.name}_spjac", fn, build, info, bool(unroll), bool(sep_uncompression),
+               f"Sparse Jacobian of {fn.name} w.r.t. input {argnum} (CSC values).")
 
 
 def sphessian(fn: NumericalFunction, argnum: int = 0, upper: bool = False, unroll: bool = False,
@@ -251,7 +248,7 @@ def sphessian(fn: NumericalFunction, argnum: int = 0, upper: bool = False, unrol
   (``row <= col``, what QP solvers take). ``unroll``/``sep_uncompression`` as in ``spjacobian``.
   """
   where = f"sphessian({getattr(fn, 'name', fn)!s})"
-  shape, _ = _check(where, fn, argnum)
+  shape, _ = check_differentiable(where, fn, argnum)
   if math.prod(shape) != 1:
     raise ShapeError(f"{where}: sphessian needs a scalar output, got shape {shape}")
   for flag, v in (("upper", upper), ("unroll", unroll), ("sep_uncompression", sep_uncompression)):
@@ -260,25 +257,23 @@ def sphessian(fn: NumericalFunction, argnum: int = 0, upper: bool = False, unrol
   n = fn.inputs[argnum].size
 
   def grad(xs, outs):
-    y = _single(where, outs if outs is not None else fn.fn(*xs))
+    y = single_output(where, outs if outs is not None else fn.fn(*xs))
     (g,) = vjp_tensors([y], [xs[argnum]], [y.const_like(1.0)])
     return g.reshape(n), xs[argnum]
 
   info = _traced_info(fn, grad, True, bool(upper))
-  f = _make(name or f"{fn.name}_sphess", fn, grad, info, bool(unroll), bool(sep_uncompression),
-            f"Sparse Hessian of {fn.name} w.r.t. input {argnum} (CSC values{', upper triangle' if upper else ''}).")
-  object.__setattr__(f, "info", info)
-  return f
+  return _make(name or f"{fn.name}_sphess", fn, grad, info, bool(unroll), bool(sep_uncompression),
+               f"Sparse Hessian of {fn.name} w.r.t. input {argnum} (CSC values{', upper triangle' if upper else ''}).")
 
 
 def jacobian_sparsity(fn: NumericalFunction, argnum: int = 0) -> sp.csc_array:
   """The exact structural sparsity of ``fn``'s Jacobian w.r.t. input ``argnum`` (bool ``csc_array``)."""
   where = f"jacobian_sparsity({getattr(fn, 'name', fn)!s})"
-  shape, _ = _check(where, fn, argnum)
+  shape, _ = check_differentiable(where, fn, argnum)
   m = math.prod(shape)
 
   def body(xs, outs):
-    return _jac_pattern(_single(where, outs).reshape(m), xs[argnum])[0]
+    return _jac_pattern(single_output(where, outs).reshape(m), xs[argnum])[0]
 
   return sp.csc_array(with_traced(fn.name, fn.fn, [(a.shape, a.dtype) for a in fn.inputs], body))
 
@@ -286,13 +281,13 @@ def jacobian_sparsity(fn: NumericalFunction, argnum: int = 0) -> sp.csc_array:
 def hessian_sparsity(fn: NumericalFunction, argnum: int = 0) -> sp.csc_array:
   """The structural sparsity of the Hessian of a scalar ``fn`` w.r.t. input ``argnum`` (symmetric, bool)."""
   where = f"hessian_sparsity({getattr(fn, 'name', fn)!s})"
-  shape, _ = _check(where, fn, argnum)
+  shape, _ = check_differentiable(where, fn, argnum)
   if math.prod(shape) != 1:
     raise ShapeError(f"{where}: needs a scalar output, got shape {shape}")
   n = fn.inputs[argnum].size
 
   def body(xs, outs):
-    y = _single(where, outs)
+    y = single_output(where, outs)
     (g,) = vjp_tensors([y], [xs[argnum]], [y.const_like(1.0)])
     p = _jac_pattern(g.reshape(n), xs[argnum])[0]
     return p | p.T

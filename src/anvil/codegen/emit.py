@@ -10,7 +10,7 @@ import numpy as np
 from anvil.codegen.templates import render
 from anvil.ir.program import BufferSpec, Kernel, Program, Role
 from anvil.ir.types import ScalarType
-from anvil.ir.workspace import WorkspacePlan, plan_workspace
+from anvil.ir.workspace import ALIGN, WorkspacePlan, plan_workspace
 
 KERNEL_INCLUDE = '#include "anvil/kernel.hpp"'
 KERNEL_HEADER = "anvil/kernel.hpp"
@@ -97,7 +97,7 @@ class FunctionEmitter:
 
   def constant_decls(self) -> list[str]:
     return [
-      f"alignas(64) constexpr {b.dtype.ctype} {self.const_names[b.id]}[{b.numel}] = "
+      f"alignas({ALIGN}) constexpr {b.dtype.ctype} {self.const_names[b.id]}[{b.numel}] = "
       f"{{{', '.join(cpp_literal(v, b.dtype) for v in np.asarray(b.data).tolist())}}};"
       for b in self.constants
     ]

@@ -50,9 +50,14 @@ struct Caller {
   int release_gil;
 };
 
+#ifndef ANVIL_WS_ALIGN
+#error "ANVIL_WS_ALIGN (anvil.ir.workspace.ALIGN) is defined by fastcall.py"
+#endif
+constexpr size_t kAlign = ANVIL_WS_ALIGN;
+
 void* aligned_ws(size_t bytes) {
-  size_t n = (bytes + 63) / 64 * 64;
-  return std::aligned_alloc(64, n == 0 ? 64 : n);
+  size_t n = (bytes + kAlign - 1) / kAlign * kAlign;
+  return std::aligned_alloc(kAlign, n == 0 ? kAlign : n);
 }
 
 bool matches(PyObject* obj, const ArgSpec& s) {

@@ -13,6 +13,7 @@ from types import ModuleType
 import numpy as np
 
 from anvil.errors import CompileError
+from anvil.ir.workspace import ALIGN
 from anvil.jit.compiler import build_library
 
 _SOURCE = Path(__file__).with_name("_caller.cpp")
@@ -26,7 +27,8 @@ def caller_module() -> ModuleType:
   with _lock:
     includes = (sysconfig.get_paths()["include"], np.get_include())
     source = _SOURCE.read_text()
-    key_note = f"// python {sysconfig.get_python_version()} {sysconfig.get_config_var('SOABI')} numpy {np.__version__}\n"
+    key_note = (f"// python {sysconfig.get_python_version()} {sysconfig.get_config_var('SOABI')} numpy {np.__version__}\n"
+                f"#define ANVIL_WS_ALIGN {ALIGN}\n")
     path = build_library(key_note + source, "_anvil_caller", include_dirs=includes)
     try:
       return _load(path)

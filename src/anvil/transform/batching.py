@@ -15,8 +15,9 @@ from typing import Any
 
 from anvil._tinygrad.autodiff import eval_shapes
 from anvil._tinygrad.vmap import batch_tensors, placeholder_like
-from anvil.codegen import Arg, NumericalFunction
+from anvil.arg import Arg
 from anvil.errors import ArgumentError, NoBatchingRuleError, ShapeError
+from anvil.function import NumericalFunction
 from anvil.language import Tensor
 
 __all__ = ["dvmap", "svmap", "vmap"]

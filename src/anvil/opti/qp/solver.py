@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from anvil.codegen.common import FunctionBase, check_identifier
+from anvil.codegen.names import check_identifier
+from anvil.module import FunctionBase
 from anvil.opti.qp.symbolic import KKTSymbolic, analyze, pattern_struct, upper_pattern
 
 

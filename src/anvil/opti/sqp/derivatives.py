@@ -16,7 +16,8 @@ import scipy.sparse as sp
 from anvil.ad.dense import jacobian_tensor
 from anvil.ad.primitives import vjp
 from anvil.ad.sparse import hessian_sparsity, jacobian_sparsity, spjacobian_tensor
-from anvil.codegen import Arg, NumericalFunction
+from anvil.arg import Arg
+from anvil.function import NumericalFunction
 from anvil.language import Tensor
 from anvil.opti.sqp.problem import DenseProblem
 from anvil.opti.sqp.spec import HessianApproximation

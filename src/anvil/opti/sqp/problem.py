@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from anvil.codegen import NumericalFunction
 from anvil.errors import ArgumentError, ArgumentTypeError, ShapeError
+from anvil.function import NumericalFunction
 
 
 def _fn_shape(where: str, what: str, fn: Any, nx: int | None, np_: int | None) -> tuple[int, int, tuple[int, ...]]:

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from anvil.codegen import FunctionBase
-from anvil.codegen.common import check_identifier, collect_functions, render_module
+from anvil.codegen.names import check_identifier
 from anvil.codegen.templates import render
 from anvil.errors import ArgumentError, ArgumentTypeError
+from anvil.module import FunctionBase, collect_functions, render_module
 from anvil.opti.qp import QPSettings, QPSolver
 from anvil.opti.sqp.derivatives import Callbacks, dense_callbacks, sparse_callbacks
 from anvil.opti.sqp.problem import DenseProblem, SparseProblem, as_vector, check_bounds

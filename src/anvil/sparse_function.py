@@ -11,10 +11,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from anvil._tinygrad import tensor_values
-from anvil.codegen.arg import Arg
-from anvil.codegen.numerical_function import NumericalFunction
+from anvil._tinygrad.lower import LoweredFunction
+from anvil.arg import Arg
 from anvil.codegen.templates import render
 from anvil.errors import PatternError, ShapeError
+from anvil.function import NumericalFunction
 from anvil.language import Tensor
 
 
@@ -74,17 +75,21 @@ class SparseNumericalFunction(NumericalFunction):
   pattern (``indices`` = row indices, ``indptr`` = column pointers) is fixed at construction and
   validated then (the function is traced to check that it returns ``nnz`` values). Called from
   Python it returns a ``scipy.sparse.csc_array``; the generated C++ carries the pattern as
-  ``innerIndices``, ``outerStarts``, ``rows``, ``cols`` and ``nnz``.
+  ``innerIndices``, ``outerStarts``, ``rows``, ``cols`` and ``nnz``. ``info`` says how it was
+  derived (a ``SparseDerivativeInfo`` for ``spjacobian``/``sphessian`` results, else ``None``).
   """
 
   shape: tuple[int, int] = field(default=(0, 0))
   nnz: int = 0
   indices: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
   indptr: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+  info: Any = field(default=None, repr=False)
 
   def __init__(self, name: str, fn: Callable[..., Any], inputs: Any, shape: Any, nnz: int, indices: Any,
-               indptr: Any, /, device: str = "CPU", *, lowering: str = "auto") -> None:
-    super().__init__(name, fn, inputs, device=device, lowering=lowering)
+               indptr: Any, /, device: str = "CPU", *, lowering: str = "auto", lowered: LoweredFunction | None = None,
+               info: Any = None) -> None:
+    super().__init__(name, fn, inputs, device=device, lowering=lowering, lowered=lowered)
+    object.__setattr__(self, "info", info)
     shape, nnz, indices, indptr = check_csc_pattern(name, shape, nnz, indices, indptr)
     object.__setattr__(self, "shape", shape)
     object.__setattr__(self, "nnz", nnz)

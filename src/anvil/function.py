@@ -13,14 +13,15 @@ import numpy as np
 
 from anvil._tinygrad import trace_program
 from anvil._tinygrad.lower import LOWERINGS, LoweredFunction
-from anvil.codegen.arg import Arg
-from anvil.codegen.common import CodegenIntConstant, FunctionBase, check_identifier, render_module
+from anvil.arg import Arg
 from anvil.codegen.emit import KERNEL_HEADER, KERNEL_INCLUDE, FunctionEmitter
+from anvil.codegen.names import check_identifier
 from anvil.codegen.scalar_kernel import scalar_program
 from anvil.codegen.templates import render
 from anvil.errors import ArgumentError, ArgumentTypeError, ShapeError, UnsupportedError
 from anvil.ir.program import BufferSpec, Kernel, Program, Role, Step
 from anvil.language import Tensor
+from anvil.module import CodegenIntConstant, FunctionBase, render_module
 
 SUPPORTED_DEVICES = ("CPU", "CUDA", "METAL")
 JIT_MODULE = "anvil_jit"
@@ -64,6 +65,8 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
     lowering: ``"auto"`` (default): element-level straight-line code for small graphs (fast to
       build, CasADi-like), tinygrad-scheduled loop kernels for large tensors; ``"scalar"`` or
       ``"kernels"`` force one of the two.
+    lowered: the function already lowered to anvil IR (a ``LoweredFunction`` of this ``fn``), used
+      instead of tracing it again: for transformations that lower a candidate to choose a strategy.
   """
 
   name: str
@@ -73,7 +76,7 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
   lowering: str = field(default="auto", kw_only=True)
 
   def __init__(self, name: str, fn: Callable[..., R], inputs: I, /, device: str = "CPU", *,
-               lowering: str = "auto") -> None:
+               lowering: str = "auto", lowered: LoweredFunction | None = None) -> None:
     check_identifier(name, "function name")
     if not callable(fn):
       raise ArgumentError(f"function {name!r}: fn must be callable, got {type(fn).__name__}")
@@ -92,6 +95,8 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
       raise ArgumentError(f"function {name!r}: lowering must be one of {LOWERINGS}, got {lowering!r}")
     object.__setattr__(self, "device", device)
     object.__setattr__(self, "lowering", lowering)
+    if lowered is not None:
+      self.__dict__["lowered"] = lowered  # the cached_property's slot: nothing is traced again
 
   def __reduce__(self):
     return _rebuild, (type(self), {f.name: getattr(self, f.name) for f in dataclasses.fields(self)})

@@ -12,12 +12,12 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from anvil.codegen.names import CPP_KEYWORDS, check_identifier, check_module_name
+from anvil.codegen.names import check_identifier, check_module_name
 from anvil.codegen.templates import render
 from anvil.errors import ArgumentError, ArgumentTypeError, IdentifierError
 
-__all__ = ["CPP_KEYWORDS", "CodegenIntConstant", "FunctionBase", "check_identifier", "check_module_name",
-           "collect_functions", "generate_module", "render_module", "sorted_constants", "toposort"]
+__all__ = ["CodegenIntConstant", "FunctionBase", "check_module_names", "collect_functions", "generate_module",
+           "render_module", "sorted_constants", "toposort"]
 
 _INT_RANGES = {"int": 32, "int32_t": 32, "int64_t": 64}
 

@@ -77,6 +77,7 @@ BAD_CALLS = [
   ("CUDA source for a render-only target",
    lambda: av.NumericalFunction("f", lambda x: x + 1, (Arg(2, dtypes.float32),), device="CUDA").source_code,
    NotImplementedError, errors.UnsupportedError),
+  ("atan2 of no Tensor", lambda: av.atan2(1.0, 2.0), TypeError, errors.ArgumentTypeError),
   ("SQP problem without a cost", lambda: DenseProblem(), ValueError, errors.ArgumentError),
   ("SQP cost not a function", lambda: DenseProblem(cost_fn=lambda x, p: x), TypeError, errors.ArgumentTypeError),
   ("SQP setting of the wrong type", lambda: _sqp(SQPSettings(max_iter="many")), TypeError, errors.ArgumentTypeError),

@@ -24,9 +24,9 @@ from tinygrad.mixin.gradient import _deepwalk, call_gradient, pm_gradient
 from tinygrad.uop.ops import GroupOp, Ops, UOp, broadcast_axes
 
 from anvil._tinygrad import libm
-from anvil.ir.mathfn import MATH_FUNCTIONS
-
+from anvil._tinygrad.data import buffer_data, holds_data
 from anvil.errors import NoPatternRuleError, NoTangentRuleError
+from anvil.ir.mathfn import MATH_FUNCTIONS
 
 __all__ = [
   "eval_shapes",
@@ -371,7 +371,6 @@ def is_float_dtype(dtype) -> bool:
 
 _NO_DERIVATIVE = (Ops.DETACH, Ops.BITCAST, Ops.TRUNC, Ops.THREEFRY, Ops.CDIV, Ops.CMOD, Ops.FLOORDIV, Ops.FLOORMOD,
                   Ops.AND, Ops.OR, Ops.XOR, Ops.SHL, Ops.SHR)
-_CONST_DEVICES = ("NPY", "PYTHON", "DISK")
 
 
 def _zero_node(u: UOp, zs: list[np.ndarray | None], shape: tuple[int, ...]) -> np.ndarray | None:
@@ -381,12 +380,9 @@ def _zero_node(u: UOp, zs: list[np.ndarray | None], shape: tuple[int, ...]) -> n
     if op is Ops.CONST:
       return np.ones(shape, dtype=bool) if u.arg == 0 and not isinstance(u.arg, bool) else None
     if op is Ops.BUFFER:
-      dev = getattr(u.arg, "device", None)
-      if not (u.is_realized or dev in _CONST_DEVICES):
+      if not holds_data(u):
         return None
-      from anvil._tinygrad.dtypes import scalar_type
-
-      data = np.frombuffer(bytes(u.buffer.as_memoryview()), dtype=scalar_type(u.dtype).numpy)
+      data = buffer_data(u)
       z = data == 0
       return z if z.any() else None
     if op in (Ops.COPY, Ops.CONTIGUOUS, Ops.CONTIGUOUS_BACKWARD, Ops.DETACH, Ops.NEG, Ops.SIN, Ops.SQRT, Ops.TRUNC):
@@ -560,7 +556,7 @@ def _whole_input(x: UOp) -> UOp | None:
 
 
 def _is_placeholder(b: UOp) -> bool:
-  return b.op is Ops.BUFFER and not (b.is_realized or getattr(b.arg, "device", None) in _CONST_DEVICES)
+  return b.op is Ops.BUFFER and not holds_data(b)
 
 
 _FLOAT_NAMES = ("float16", "bfloat16", "float32", "float64")

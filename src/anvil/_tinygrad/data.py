@@ -22,7 +22,7 @@ from tinygrad.uop.ops import Ops, UOp
 from anvil._tinygrad.dtypes import scalar_type
 from anvil.errors import ArgumentError, TraceError
 
-_CONST_DEVICES = ("NPY", "PYTHON", "DISK")
+CONST_DEVICES = ("NPY", "PYTHON", "DISK")  # tinygrad devices whose buffers are host data, known while tracing
 _IDENTITY = {Ops.CONTIGUOUS, Ops.CONTIGUOUS_BACKWARD, Ops.DETACH, Ops.COPY}
 _NON_VALUE = {getattr(Ops, n) for n in ("DEVICE", "UNIQUE", "LUNIQUE") if hasattr(Ops, n)}
 
@@ -33,6 +33,16 @@ _TRACING: list[str] = []  # names of the functions being traced now (innermost l
 
 class _Unknown(Exception):
   pass
+
+
+def holds_data(buf: UOp) -> bool:
+  """A BUFFER uop whose contents exist while tracing (realized, or host memory): a constant, not a placeholder."""
+  return buf.is_realized or getattr(buf.arg, "device", None) in CONST_DEVICES
+
+
+def buffer_data(buf: UOp) -> np.ndarray:
+  """The contents of a ``holds_data`` buffer, as a fresh numpy array of its dtype."""
+  return np.frombuffer(bytes(buf.buffer.as_memoryview()), dtype=scalar_type(buf.dtype).numpy).copy()
 
 
 _UNWRITTEN = np.empty(0)  # the "value" of a buffer nothing has written (a placeholder, a Tensor.empty)
@@ -102,7 +112,7 @@ def _eval(u: UOp, memo: dict[UOp, np.ndarray | None]) -> np.ndarray | None:
   if op in _NON_VALUE or (op is Ops.STACK and u.dtype in (dtypes.weakint, dtypes.void)):
     return None  # not a value (a device, an id, a shape argument read by its consumer)
   if op is Ops.BUFFER:
-    if not (u.is_realized or u.arg.device in _CONST_DEVICES):
+    if not holds_data(u):
       return _UNWRITTEN  # no data (yet): fine unless a value is read from it
     return np.frombuffer(bytes(u.buffer.as_memoryview()), dtype=_np_dtype(u.dtype)).copy()
   shape = tuple(int(s) for s in u.shape)

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from tinygrad.dtype import dtypes
 from tinygrad.uop.ops import Ops, UOp
 
+from anvil.errors import ArgumentTypeError
 from anvil.ir.mathfn import MATH_FUNCTIONS, MathFn
 
 STRUCTURAL, OPAQUE = "structural", "opaque"
@@ -36,7 +37,7 @@ def call(name: str, *operands: UOp) -> UOp:
   """``name(*operands)`` as a graph node (operands: same float dtype and shape)."""
   x = operands[0]
   if not dtypes.is_float(x.dtype):
-    raise TypeError(f"anvil: {name} needs floating-point operands, got {x.dtype}")
+    raise ArgumentTypeError(f"anvil: {name} needs floating-point operands, got {x.dtype}")
   return UOp(Ops.THREEFRY, x.dtype, (*operands, x.const_like(_ID[name])))
 
 

@@ -30,7 +30,7 @@ from tinygrad.tensor import transform_to_call
 from tinygrad.uop.ops import Ops, UOp
 
 from anvil._tinygrad import libm
-from anvil._tinygrad.data import register_placeholders, tracing
+from anvil._tinygrad.data import buffer_data, holds_data, register_placeholders, tracing
 from anvil._tinygrad.dtypes import normalize_dtype, scalar_type
 from anvil._tinygrad.renderer import renderer_for
 from anvil._tinygrad.scalarize import reciprocal_constant, scalarize
@@ -40,7 +40,6 @@ from anvil.ir.program import BufferSpec, Copy, Kernel, Program, Role
 from anvil.ir.scalar import ScalarGraph
 
 TRACE_LOCK = threading.RLock()
-_CONST_DEVICES = ("NPY", "PYTHON", "DISK")
 
 
 @dataclass
@@ -211,15 +210,9 @@ class _BufferTable:
     b = _base_buffer(u)
     if b not in self.ids:
       if b.is_realized:  # a captured tensor that was already computed: its data is a constant
-        return self.add(Role.CONSTANT, b, data=_buffer_data(b))
+        return self.add(Role.CONSTANT, b, data=buffer_data(b))
       return self.add(Role.INTERMEDIATE, b)
     return self.ids[b]
-
-
-def _buffer_data(b: UOp) -> np.ndarray:
-  st = scalar_type(b.dtype)
-  raw = bytes(b.buffer.as_memoryview())
-  return np.frombuffer(raw, dtype=st.numpy).copy()
 
 
 def _param_slots(prg: UOp) -> list[int]:
@@ -241,8 +234,8 @@ def _lower(name, linear: UOp, in_bufs, out_bufs, in_specs, outs, device: str) ->
       dst_u, src_u = _base_buffer(args[0]), _base_buffer(args[1])
       if src_u in table.ids:
         src = table.ids[src_u]
-      elif src_u.arg.device in _CONST_DEVICES or src_u.is_realized:
-        src = table.add(Role.CONSTANT, src_u, data=_buffer_data(src_u))
+      elif holds_data(src_u):
+        src = table.add(Role.CONSTANT, src_u, data=buffer_data(src_u))
       else:
         raise TraceError(f"function {name!r}: copy from device {src_u.arg.device} is not supported")
       steps.append(Copy(table.get(dst_u), src))

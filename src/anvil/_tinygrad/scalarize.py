@@ -21,6 +21,7 @@ from tinygrad.dtype import dtypes, strong_dtype
 from tinygrad.uop.ops import Ops, UOp
 
 from anvil._tinygrad import libm
+from anvil._tinygrad.data import buffer_data, holds_data
 from anvil._tinygrad.dtypes import scalar_type
 from anvil.ir.scalar import CONST, INPUT, ZERO, Node, ScalarGraph
 
@@ -33,7 +34,6 @@ _ALU = {
 }
 _IDENTITY = {Ops.CONTIGUOUS, Ops.CONTIGUOUS_BACKWARD, Ops.DETACH, Ops.COPY}
 _CMP = {Ops.CMPLT, Ops.CMPNE, Ops.CMPEQ}
-_CONST_DEVICES = ("NPY", "PYTHON", "DISK")
 _NON_VALUE = {getattr(Ops, n) for n in ("DEVICE", "UNIQUE", "LUNIQUE") if hasattr(Ops, n)}
 
 
@@ -246,10 +246,10 @@ def _eval(b: _Builder, u: UOp, memo: dict[UOp, np.ndarray]) -> np.ndarray:
       return np.array(b.const(u.arg, "int32"), dtype=object)
     return np.full(shape, b.const(u.arg, _dtype(u)), dtype=object)
   if op is Ops.BUFFER:  # not an input placeholder: a constant (realized capture or host data)
-    if not (u.is_realized or u.arg.device in _CONST_DEVICES):
+    if not holds_data(u):
       return np.full(int(u.max_numel()), _UNKNOWN, dtype=object)  # written by a STORE (e.g. Tensor.full)
     dt = _dtype(u)
-    data = np.frombuffer(bytes(u.buffer.as_memoryview()), dtype=scalar_type(u.dtype).numpy)
+    data = buffer_data(u)
     return np.array([b.const(v, dt) for v in data.tolist()], dtype=object)
   src = [memo[s] for s in u.src]
   if op is Ops.AFTER:  # buffer after a store: the stored value

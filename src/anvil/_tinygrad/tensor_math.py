@@ -31,6 +31,7 @@ from tinygrad.dtype import dtypes, least_upper_dtype, least_upper_float
 from tinygrad.uop.ops import Ops
 
 from anvil._tinygrad import libm
+from anvil.errors import ArgumentTypeError
 
 
 def _is_float(t: Tensor) -> bool:
@@ -46,10 +47,11 @@ def apply(name: str, *args: Tensor | float | int) -> Tensor:
   """``name(*args)`` (a ``MATH_FUNCTIONS`` entry) on Tensors or numbers: broadcast, promoted to float."""
   tensors = [a for a in args if isinstance(a, Tensor)]
   if not tensors:
-    raise TypeError(f"anvil.{name}: expected at least one Tensor argument, got {', '.join(type(a).__name__ for a in args)}")
+    got = ", ".join(type(a).__name__ for a in args)
+    raise ArgumentTypeError(f"anvil.{name}: expected at least one Tensor argument, got {got}")
   for i, a in enumerate(args):
     if not isinstance(a, (Tensor, int, float)) or isinstance(a, bool):
-      raise TypeError(f"anvil.{name}: argument {i} must be a Tensor or a number, got {type(a).__name__}")
+      raise ArgumentTypeError(f"anvil.{name}: argument {i} must be a Tensor or a number, got {type(a).__name__}")
   if len(args) == 1:
     xs = [tensors[0]]
   else:

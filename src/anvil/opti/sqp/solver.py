@@ -125,7 +125,7 @@ class _SQPFunction(FunctionBase):
     self.elastic = bool(elastic) and problem.neq + problem.nin > 0
     self.cxx_flags = tuple(cxx_flags)
     if qp_settings is not None and not isinstance(qp_settings, QPSettings):
-      raise TypeError(f"{self._where}: qp_settings must be a QPSettings, got {type(qp_settings).__name__}")
+      raise ArgumentTypeError(f"{self._where}: qp_settings must be a QPSettings, got {type(qp_settings).__name__}")
     self.qp_settings = qp_settings
     self._lock = threading.Lock()
     self._native: tuple[Any, ctypes.CDLL] | None = None

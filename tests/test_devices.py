@@ -36,3 +36,28 @@ def test_metal_float32_only():
   f = av.NumericalFunction("mtl32", lambda x: x * Tensor([1.0, 2.0]), (Arg(2, dtypes.float32),), device="METAL")
   with pytest.raises(ValueError, match="captured constant is float64"):
     _ = f.outputs
+
+
+def test_target_seam():
+  """Every device is a registered Target; the device string selects renderer, lowerings, emitter and compiler."""
+  from anvil.targets import TARGETS, Target, register
+  from anvil.targets.cpu import CPU
+
+  assert set(TARGETS) == {"CPU", "CUDA", "METAL"}
+  assert av.NumericalFunction("t_cpu", lambda x: x, (Arg(1),)).target is CPU
+  with pytest.raises(av.AnvilError, match=r"unsupported device 'TPU'.*'CPU', 'CUDA', 'METAL'"):
+    av.NumericalFunction("t_tpu", lambda x: x, (Arg(1),), device="TPU")
+  with pytest.raises(ValueError, match="device 'CUDA' supports lowering 'kernels', got 'scalar'"):
+    av.NumericalFunction("t_cu", lambda x: x, (Arg(1, dtypes.float32),), device="CUDA", lowering="scalar")
+  # a new render-only target is one register() call: CPU kernels, no emitter, no compiler
+  register(Target("TEST_DEV", "Test device", CPU.renderer, ("kernels",)))
+  try:
+    f = av.NumericalFunction("t_dev", lambda x: x.sin() * 2, (Arg(4),), device="TEST_DEV")
+    assert f.lowered.program is not None and f.rendered_kernels  # kernels, never scalar code
+    assert all("sin(" in k.source for k in f.rendered_kernels)
+    with pytest.raises(NotImplementedError, match="cannot generate C\\+\\+ for device 'TEST_DEV'"):
+      av.generate_module("m_dev", [f])
+    with pytest.raises(av.AnvilError, match="cannot call device 'TEST_DEV'"):
+      f(np.zeros(4))
+  finally:
+    del TARGETS["TEST_DEV"]

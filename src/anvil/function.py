@@ -14,16 +14,16 @@ import numpy as np
 from anvil._tinygrad import trace_program
 from anvil._tinygrad.lower import LOWERINGS, LoweredFunction
 from anvil.arg import Arg
-from anvil.codegen.emit import KERNEL_HEADER, KERNEL_INCLUDE, FunctionEmitter
+from anvil.codegen.emit import FunctionEmitter
 from anvil.codegen.names import check_identifier
 from anvil.codegen.scalar_kernel import scalar_program
 from anvil.codegen.templates import render
-from anvil.errors import ArgumentError, ArgumentTypeError, ShapeError, UnsupportedError
+from anvil.errors import ArgumentError, ArgumentTypeError, ShapeError
 from anvil.ir.program import BufferSpec, Kernel, Program, Role, Step
 from anvil.language import Tensor
 from anvil.module import CodegenIntConstant, FunctionBase, render_module
+from anvil.targets import TARGETS, Target, target_for
 
-SUPPORTED_DEVICES = ("CPU", "CUDA", "METAL")
 JIT_MODULE = "anvil_jit"
 
 I = TypeVar("I", bound=tuple)
@@ -61,7 +61,7 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
     name: Unique function name, a C++ identifier (used as its namespace in generated code).
     fn: The Python callable to trace. Takes one Tensor per input, returns a Tensor or a tuple.
     inputs: Tuple of ``Arg`` describing each input's shape and dtype.
-    device: ``"CPU"`` (default), ``"CUDA"`` or ``"METAL"``.
+    device: ``"CPU"`` (default), or a render-only ``"CUDA"`` / ``"METAL"`` (``anvil.targets``).
     lowering: ``"auto"`` (default): element-level straight-line code for small graphs (fast to
       build, CasADi-like), tinygrad-scheduled loop kernels for large tensors; ``"scalar"`` or
       ``"kernels"`` force one of the two.
@@ -81,18 +81,16 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
     if not callable(fn):
       raise ArgumentError(f"function {name!r}: fn must be callable, got {type(fn).__name__}")
     inputs = check_inputs(f"function {name!r}", inputs)  # type: ignore[assignment]
-    if device not in SUPPORTED_DEVICES:
-      raise ArgumentError(f"function {name!r}: unsupported device {device!r}, must be one of {SUPPORTED_DEVICES}")
-    if device == "METAL":
-      for i, a in enumerate(inputs):
-        if a.scalar_type.name == "float64":
-          raise ArgumentError(f"function {name!r}: Metal does not support float64, input {i} is float64; "
-                              "use Arg(..., dtype=dtypes.float32)")
+    owner = f"function {name!r}"
+    target = target_for(owner, device)
+    for i, a in enumerate(inputs):
+      target.check_dtypes(owner, f"input {i}", (a.scalar_type.name,), "use Arg(..., dtype=dtypes.float32)")
     object.__setattr__(self, "name", name)
     object.__setattr__(self, "fn", fn)
     object.__setattr__(self, "inputs", inputs)
     if lowering not in LOWERINGS:
       raise ArgumentError(f"function {name!r}: lowering must be one of {LOWERINGS}, got {lowering!r}")
+    target.lowering_for(owner, lowering)
     object.__setattr__(self, "device", device)
     object.__setattr__(self, "lowering", lowering)
     if lowered is not None:
@@ -105,18 +103,21 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
     ins = ", ".join(a.describe() for a in self.inputs)
     return f"{type(self).__name__}({self.name!r}, ({ins}), device={self.device!r})"
 
+  @property
+  def target(self) -> Target:
+    """The device's ``Target``: renderer, lowerings, host-code emitter and compiler."""
+    return TARGETS[self.device]
+
   # ---- front end (tinygrad adapter) ----
   @cached_property
   def lowered(self) -> LoweredFunction:
     """Trace + schedule + render: the function as anvil IR, with stage timings."""
+    t, owner = self.target, f"function {self.name!r}"
     lowered = trace_program(self.name, self.fn, [(a.shape, a.dtype) for a in self.inputs],
-                            "CPU" if self.device == "METAL" else self.device,
-                            self.lowering if self.device == "CPU" else "kernels")
-    if self.device == "METAL":
-      for b in lowered.program.by_role(Role.CONSTANT):
-        if b.dtype.name == "float64":
-          raise ArgumentError(f"function {self.name!r}: Metal does not support float64, a captured constant is float64; "
-                              "create constants with dtype=dtypes.float32")
+                            t.lowering_for(owner, self.lowering), t.renderer)
+    if lowered.program is not None:
+      t.check_dtypes(owner, "a captured constant", (b.dtype.name for b in lowered.program.by_role(Role.CONSTANT)),
+                     "create constants with dtype=dtypes.float32")
     return lowered
 
   @cached_property
@@ -172,7 +173,8 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
   # ---- C++ emission ----
   @cached_property
   def _emitter(self) -> FunctionEmitter:
-    return FunctionEmitter(self.name, self.program, doc=self._doc(), extra_header=self._extra_header())
+    emitter = self.target.require(f"function {self.name!r}", "generate C++ for", self.target.emitter)
+    return emitter(self.name, self.program, doc=self._doc(), extra_header=self._extra_header())
 
   def _doc(self) -> str:
     """First line of the traced function's docstring (shown in the generated header)."""
@@ -188,26 +190,19 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
 
   @property
   def source_includes(self) -> set[str]:
-    return {KERNEL_INCLUDE, "#include <cstring>"}
+    return set(self._emitter.source_includes)
 
   @property
   def runtime_headers(self) -> set[str]:
-    return {KERNEL_HEADER}
+    return set(self._emitter.runtime_headers)
 
   @cached_property
   def header_code(self) -> str:
-    self._require_cpu("generate C++ for")
     return self._emitter.header_code()
 
   @cached_property
   def source_code(self) -> str:
-    self._require_cpu("generate C++ for")
     return self._emitter.source_code()
-
-  def _require_cpu(self, what: str) -> None:
-    if self.device != "CPU":
-      raise UnsupportedError(f"function {self.name!r}: cannot {what} device {self.device!r} yet "
-                             "(rendered kernels are available via .rendered_kernels)")
 
   # ---- JIT ----
   @cached_property
@@ -218,14 +213,8 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
 
   @cached_property
   def _library(self):
-    from anvil.jit import load_library, runtime_include_dir
-
-    self._require_cpu("call")
-    # hidden visibility: nothing but the entry points is exported, so two libraries holding
-    # different functions of the same name never share (GNU-unique) symbols in one process
-    lib, _ = load_library(self.jit_source, self.name, include_dirs=(runtime_include_dir(),),
-                          extra_flags=("-fvisibility=hidden",))
-    return lib
+    compiler = self.target.require(f"function {self.name!r}", "call", self.target.compiler)
+    return compiler(self.jit_source, self.name)
 
   @cached_property
   def _caller(self):

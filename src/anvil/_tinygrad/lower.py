@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from tinygrad import Context, Tensor
@@ -32,7 +33,7 @@ from tinygrad.uop.ops import Ops, UOp
 from anvil._tinygrad import libm
 from anvil._tinygrad.data import buffer_data, holds_data, register_placeholders, tracing
 from anvil._tinygrad.dtypes import normalize_dtype, scalar_type
-from anvil._tinygrad.renderer import renderer_for
+from anvil._tinygrad.renderer import c_renderer
 from anvil._tinygrad.scalarize import reciprocal_constant, scalarize
 from anvil._tinygrad.tensor_math import traced_math
 from anvil.errors import ArgumentError, TraceError
@@ -90,12 +91,13 @@ LOWERINGS = ("auto", "scalar", "kernels")
 
 
 def trace_program(name: str, fn: Callable, in_specs: Sequence[tuple[tuple[int, ...], object]],
-                  device: str = "CPU", lowering: str = "auto") -> LoweredFunction:
+                  lowering: str = "auto", renderer: Callable[[], Any] = c_renderer) -> LoweredFunction:
   """The whole front end: trace, then lower to anvil IR.
 
   ``lowering="auto"`` first tries an element-level scalar graph (fast to build and to run for the
   small models of control), and schedules tinygrad kernels when the graph is too large for that
-  or uses an op without a scalar rule; ``"scalar"`` / ``"kernels"`` force one path.
+  or uses an op without a scalar rule; ``"scalar"`` / ``"kernels"`` force one path. ``renderer``
+  (a factory from ``renderer.py``, named by the target) renders the kernels.
   """
   if lowering not in LOWERINGS:
     raise ArgumentError(f"function {name!r}: lowering must be one of {LOWERINGS}, got {lowering!r}")
@@ -112,7 +114,7 @@ def trace_program(name: str, fn: Callable, in_specs: Sequence[tuple[tuple[int, .
     shapes = tuple(tuple(int(s) for s in o.shape) for o in outs)
     out_dtypes = tuple(scalar_type(o.dtype).name for o in outs)
     t_traced = time.perf_counter()
-    if lowering != "kernels" and device == "CPU":
+    if lowering != "kernels":
       graph, why = scalarize([o.uop for o in outs], [t.uop.base for t in inputs])
       t1 = time.perf_counter()
       if graph is not None:
@@ -131,7 +133,7 @@ def trace_program(name: str, fn: Callable, in_specs: Sequence[tuple[tuple[int, .
     if var_vals:
       raise TraceError(f"function {name!r} uses symbolic variables, which anvil does not support")
     t2 = time.perf_counter()
-    program = _lower(name, linear, in_bufs, out_bufs, in_specs, outs, device)
+    program = _lower(name, linear, in_bufs, out_bufs, in_specs, outs, renderer())
     t3 = time.perf_counter()
   return LoweredFunction(program, None, shapes, out_dtypes,
                          {"trace_s": t1 - t0, "schedule_s": t2 - t1, "render_s": t3 - t2})
@@ -220,13 +222,12 @@ def _param_slots(prg: UOp) -> list[int]:
   return [u.arg.slot for u in lin.src if u.op is Ops.PARAM and u.addrspace != AddrSpace.ALU]
 
 
-def _lower(name, linear: UOp, in_bufs, out_bufs, in_specs, outs, device: str) -> Program:
+def _lower(name, linear: UOp, in_bufs, out_bufs, in_specs, outs, renderer: Any) -> Program:
   table = _BufferTable()
   for i, (u, (shape, _)) in enumerate(zip(in_bufs, in_specs, strict=True)):
     table.add(Role.INPUT, u, index=i, shape=tuple(shape))
   for i, (u, o) in enumerate(zip(out_bufs, outs, strict=True)):
     table.add(Role.OUTPUT, u, index=i, shape=tuple(int(s) for s in o.shape))
-  renderer = renderer_for(device)
   steps: list[Kernel | Copy] = []
   for call in linear.src:
     ast, args = call.src[0], [s for s in call.src[1:] if not s.is_bound_var]

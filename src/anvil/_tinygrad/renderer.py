@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from tinygrad.device import Compiler
@@ -11,7 +12,6 @@ from tinygrad.renderer.cstyle import ClangRenderer, CStyleLanguage, CUDARenderer
 from tinygrad.uop.ops import Ops, PatternMatcher, UPat
 
 from anvil._tinygrad import libm
-from anvil.errors import ArgumentError
 from anvil.ir.mathfn import c_call
 
 C_TYPES = {
@@ -132,16 +132,16 @@ class SourceOnlyCUDARenderer(CUDARenderer):
     return _const_qualified(s, mutable, addrspace)
 
 
-_RENDERERS: dict[str, object] = {}
+# The renderer factories that ``anvil.targets`` name: one instance each (renderers are stateless).
 
 
-def renderer_for(device: str):
-  """One renderer instance per device (renderers are stateless)."""
-  if device not in _RENDERERS:
-    if device == "CPU":
-      _RENDERERS[device] = PortableCRenderer()
-    elif device == "CUDA":
-      _RENDERERS[device] = SourceOnlyCUDARenderer()
-    else:
-      raise ArgumentError(f"no kernel renderer for device {device!r}")
-  return _RENDERERS[device]
+@functools.cache
+def c_renderer() -> PortableCRenderer:
+  """Portable C++17 kernels, compiled by the host compiler with the rest of the module."""
+  return PortableCRenderer()
+
+
+@functools.cache
+def cuda_renderer() -> SourceOnlyCUDARenderer:
+  """CUDA C++ kernel source (``__global__`` functions), rendered without a driver."""
+  return SourceOnlyCUDARenderer()

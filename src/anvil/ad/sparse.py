@@ -176,7 +176,7 @@ def _make(name: str, fn: NumericalFunction, build: Any, info: SparseDerivativeIn
                                    device=fn.device, lowering=lowering, lowered=lowered, info=info)
 
   lowering = getattr(fn, "lowering", "auto")
-  if fn.device != "CPU" or lowering == "kernels" or (lowering == "auto" and info.pattern_source != "scalar"):
+  if "scalar" not in fn.target.lowerings or lowering == "kernels" or (lowering == "auto" and info.pattern_source != "scalar"):
     return make(True, lowering)
   if lowering == "scalar":
     return make(False, "scalar")

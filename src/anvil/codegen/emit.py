@@ -52,7 +52,10 @@ class EmittedBuffer:
 
 
 class FunctionEmitter:
-  """Names every buffer, plans the workspace and renders the function's C++ fragments."""
+  """Names every buffer, plans the workspace and renders the function's C++ fragments (the CPU host code)."""
+
+  source_includes = frozenset({KERNEL_INCLUDE, "#include <cstring>"})
+  runtime_headers = frozenset({KERNEL_HEADER})
 
   def __init__(self, name: str, program: Program, doc: str = "", extra_header: str = "") -> None:
     self.name, self.program, self.doc, self.extra_header = name, program, doc, extra_header

@@ -1,0 +1,23 @@
+"""The CPU target: portable C++ kernels or straight-line scalar code, compiled by the host C++ compiler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anvil._tinygrad.lower import LOWERINGS
+from anvil._tinygrad.renderer import c_renderer
+from anvil.codegen.emit import FunctionEmitter
+from anvil.targets import Target, register
+
+
+def compile_library(source: str, name: str) -> Any:
+  """Builds (or loads from the cache) the shared library of one translation unit and loads it."""
+  from anvil.jit import load_library, runtime_include_dir
+
+  # hidden visibility: nothing but the entry points is exported, so two libraries holding
+  # different functions of the same name never share (GNU-unique) symbols in one process
+  lib, _ = load_library(source, name, include_dirs=(runtime_include_dir(),), extra_flags=("-fvisibility=hidden",))
+  return lib
+
+
+CPU = register(Target("CPU", "CPU", c_renderer, LOWERINGS, emitter=FunctionEmitter, compiler=compile_library))

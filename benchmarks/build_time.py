@@ -17,27 +17,27 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from problems import pendulum_rollout_casadi, pendulum_rollout_numpy, pendulum_rollout_tensor  # noqa: E402
-
+TESTS = str(Path(__file__).resolve().parents[1] / "tests")
+sys.path.insert(0, TESTS)
 import anvil as av  # noqa: E402
 from anvil import Arg  # noqa: E402
 from anvil.jit import compiler  # noqa: E402
+from support.models import NumpyLib, TensorLib, pendulum_rollout, pendulum_rollout_casadi  # noqa: E402
 
 WARM = """
 import sys, time
-sys.path.insert(0, {bench!r})
+sys.path.insert(0, {tests!r})
 import numpy as np, anvil as av
-from problems import pendulum_rollout_tensor
+from support.models import TensorLib, pendulum_rollout
 t0 = time.perf_counter()
-f = av.NumericalFunction("rollout{steps}", pendulum_rollout_tensor({steps}), (av.Arg(4), av.Arg({steps})))
+f = av.NumericalFunction("rollout{steps}", pendulum_rollout(TensorLib, {steps}), (av.Arg(4), av.Arg({steps})))
 f(np.zeros(4), np.zeros({steps}))
 print(time.perf_counter() - t0)
 """
 
 
 def anvil_cold(steps: int) -> dict[str, float]:
-  f = av.NumericalFunction(f"rollout{steps}", pendulum_rollout_tensor(steps), (Arg(4), Arg(steps)))
+  f = av.NumericalFunction(f"rollout{steps}", pendulum_rollout(TensorLib, steps), (Arg(4), Arg(steps)))
   t0 = time.perf_counter()
   low = f.lowered
   t1 = time.perf_counter()
@@ -46,15 +46,14 @@ def anvil_cold(steps: int) -> dict[str, float]:
   f.compile()
   t3 = time.perf_counter()
   x0, us = np.array([0.0, 0.4, 0.0, 0.0]), np.linspace(-1, 1, steps)
-  err = float(np.abs(f(x0, us) - pendulum_rollout_numpy(x0, us)).max())
+  err = float(np.abs(f(x0, us) - pendulum_rollout(NumpyLib, steps)(x0, us)).max())
   stages = {k.removesuffix("_s"): v for k, v in low.timings.items()}
   return {**stages, "lower_total": t1 - t0, "emit": t2 - t1, "compile": t3 - t2, "cold_total": t3 - t0,
           "source_kb": len(src) / 1024, "max_err": err}
 
 
 def anvil_warm(steps: int) -> float:
-  bench = str(Path(__file__).resolve().parent)
-  out = subprocess.run([sys.executable, "-c", WARM.format(bench=bench, steps=steps)], capture_output=True, text=True,
+  out = subprocess.run([sys.executable, "-c", WARM.format(tests=TESTS, steps=steps)], capture_output=True, text=True,
                        check=True, env=os.environ)
   return float(out.stdout.strip())
 

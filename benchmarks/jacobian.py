@@ -1,6 +1,6 @@
 """Dense Jacobian benchmark: chain of 10 masses (nx = 51, nu = 3), anvil vs CasADi (vs JAX if installed).
 
-The model is the one in ``shared/problems/README.md``. Differentiated w.r.t. the stacked
+The model is the one in ``tests/support/models.py``. Differentiated w.r.t. the stacked
 54-vector ``xu = (x, u)``: ``f: R^54 -> R^51`` and its dense Jacobian ``(51, 54)``.
 
 Measured, all in one run:
@@ -25,63 +25,50 @@ from pathlib import Path
 
 import numpy as np
 
-import anvil as av
-from anvil.ad import jacobian
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+import anvil as av  # noqa: E402
+from anvil.ad import jacobian  # noqa: E402
+from support.models import (  # noqa: E402
+  CHAIN_D,
+  CHAIN_L,
+  CHAIN_MASS,
+  GRAVITY,
+  chain_dims,
+  chain_ode,
+  chain_ode_casadi,
+  chain_ode_numpy,
+  chain_point,
+)
 
 Tensor = av.Tensor
-N_MASS, MASS, D, L = 10, 0.033, 1.0, 0.033
-GRAV = (0.0, 0.0, -9.81)
-NP_, NV_ = N_MASS - 1, N_MASS - 2
-NX, NU = 3 * NP_ + 3 * NV_, 3
+N_MASS = 10
+NP_, NV_, NX = chain_dims(N_MASS)
+NU = 3
 CXX = os.environ.get("CXX", "g++")
 FLAGS = ["-O3", "-std=c++17"]
 
 
 def chain_tensor(xu: Tensor) -> Tensor:
   """Chain dynamics with anvil Tensor ops; ``xu`` is the 54-vector (x, u)."""
-  x, u = xu[:NX], xu[NX:]
-  p = x[: 3 * NP_].reshape(NP_, 3)
-  v = x[3 * NP_ :].reshape(NV_, 3)
-  d = p - p.pad(((1, 0), (0, 0)))[:NP_]  # p_1 = 0 is the fixed end
-  n = (d * d).sum(axis=1, keepdim=True).sqrt()
-  force = D * (1 - L / n) * d
-  acc = (force[1:] - force[:-1]) / MASS + Tensor(np.array(GRAV)).reshape(1, 3)
-  return Tensor.cat(v.reshape(-1), u, acc.reshape(-1))
+  return chain_ode(xu[:NX], xu[NX:], N_MASS)
 
 
 def chain_numpy(xu: np.ndarray) -> np.ndarray:
-  x, u = xu[:NX], xu[NX:]
-  p = x[: 3 * NP_].reshape(NP_, 3)
-  v = x[3 * NP_ :].reshape(NV_, 3)
-  d = p - np.vstack([np.zeros(3), p[:-1]])
-  n = np.linalg.norm(d, axis=1, keepdims=True)
-  force = D * (1 - L / n) * d
-  return np.concatenate([v.ravel(), u, ((force[1:] - force[:-1]) / MASS + np.array(GRAV)).ravel()])
+  return chain_ode_numpy(xu[:NX], xu[NX:], N_MASS)
 
 
-def test_point(seed: int = 0) -> np.ndarray:
-  rng = np.random.default_rng(seed)
-  p = np.array([[0.1 * (i + 1), 0.0, 0.0] for i in range(NP_)]) + 0.01 * rng.standard_normal((NP_, 3))
-  return np.concatenate([p.ravel(), 0.1 * rng.standard_normal(3 * NV_), [0.1, 0.1, 0.1]])
+def test_point(n_mass: int = N_MASS, seed: int = 0) -> np.ndarray:
+  return np.concatenate(chain_point(n_mass, seed))
 
 
 def chain_casadi(n_mass: int):
   """The chain model in CasADi SX: (symbolic (x, u), f) for ``n_mass`` masses."""
   import casadi as ca
 
-  npos, nvel = n_mass - 1, n_mass - 2
-  nx = 3 * npos + 3 * nvel
+  nx = chain_dims(n_mass)[2]
   xu = ca.SX.sym("xu", nx + 3)
-  x, u = xu[:nx], xu[nx:]
-  pos = [ca.SX.zeros(3)] + [x[3 * i : 3 * i + 3] for i in range(npos)]
-  vel = [x[3 * npos + 3 * i : 3 * npos + 3 * i + 3] for i in range(nvel)]
-
-  def force(a, b):
-    d = pos[b] - pos[a]
-    return D * (1 - L / ca.norm_2(d)) * d
-
-  acc = [(force(i, i + 1) - force(i - 1, i)) / MASS + ca.DM(GRAV) for i in range(1, n_mass - 1)]
-  return xu, ca.vertcat(*vel, u, *acc)
+  return xu, chain_ode_casadi(xu[:nx], xu[nx:], n_mass)
 
 
 def casadi_functions():
@@ -240,8 +227,8 @@ def main() -> int:
       vel = x[3 * NP_ :].reshape(NV_, 3)
       d = p - jnp.vstack([jnp.zeros(3), p[:-1]])
       n = jnp.linalg.norm(d, axis=1, keepdims=True)
-      force = D * (1 - L / n) * d
-      return jnp.concatenate([vel.ravel(), u, ((force[1:] - force[:-1]) / MASS + jnp.array(GRAV)).ravel()])
+      force = CHAIN_D * (1 - CHAIN_L / n) * d
+      return jnp.concatenate([vel.ravel(), u, ((force[1:] - force[:-1]) / CHAIN_MASS + jnp.array(GRAVITY)).ravel()])
 
     jj = jax.jit(jax.jacfwd(chain_jax))
     xj = jnp.asarray(xu)

@@ -1,7 +1,7 @@
 """NLP benchmark: anvil's SQP (dense and sparse) against Ipopt and CasADi's sqpmethod (qrqp), in one run.
 
 Problems: the Hock-Schittkowski set of tests/support (standard starts) and the hanging chain
-(N = 40, 200; ../shared/problems/README.md). Success is decided by one independent check for every
+(N = 40, 200; tests/support/models.py). Success is decided by one independent check for every
 solver: the KKT residuals recomputed with CasADi's derivatives (tests/support/kkt.py, scaled, 1e-6)
 and the objective within 1e-6 (relative) of the published optimum (or of the local optimum flagged
 for that start). Times: medians of repeated solves (anvil: the C++ solve; Ipopt/sqpmethod: the
@@ -27,6 +27,7 @@ import casadi as ca  # noqa: E402
 from anvil.opti import DenseProblem, DenseSQPFunction, SparseProblem, SparseSQPFunction, SQPStatus  # noqa: E402
 from support.hock_schittkowski import PROBLEMS  # noqa: E402
 from support.kkt import check_kkt, from_casadi_multipliers  # noqa: E402
+from support.models import hanging_chain_anvil, hanging_chain_casadi, hanging_chain_start  # noqa: E402
 from support.nlp_adapters import to_anvil, to_casadi  # noqa: E402
 
 QUICK = ["HS6", "HS14", "HS21", "HS35", "HS43", "HS71", "HS76", "HS100", "HS106", "HS113", "HS116", "HS118"]
@@ -121,33 +122,17 @@ def hs_table(names: list[str], repeats: int) -> None:
 
 def chain(N: int, repeats: int) -> None:
   """The hanging chain with inequality links, sparse SQP vs Ipopt."""
-  import anvil as av
-  from anvil import Arg, Tensor
-
-  ell, nv = 2.0 / N, N - 1
-
-  def pts(x):
-    return Tensor.cat(Tensor([[0.0, 0.0]]), x.reshape(nv, 2), Tensor([[1.0, 0.0]]))
-
-  def links(x, p):
-    P = pts(x)
-    d = P[1:] - P[:-1]
-    return (d * d).sum(axis=1)
-
-  cost = av.NumericalFunction(f"chain{N}_f", lambda x, p: 9.81 * x.reshape(nv, 2)[:, 1].sum(), (Arg(2 * nv), Arg(0)))
-  ineq = av.NumericalFunction(f"chain{N}_g", links, (Arg(2 * nv), Arg(0)))
-  x0 = np.stack([np.linspace(0, 1, N + 1)[1:-1], np.zeros(nv)], 1).reshape(-1)
+  ell = 2.0 / N
+  cost, ineq, ub = hanging_chain_anvil(N, f"chain{N}")
+  x0 = hanging_chain_start(N)
   t = time.perf_counter()
-  s = SparseSQPFunction(f"chain{N}", SparseProblem(cost_fn=cost, ineq_constraints_fn=ineq, ineq_ub=ell ** 2),
+  s = SparseSQPFunction(f"chain{N}", SparseProblem(cost_fn=cost, ineq_constraints_fn=ineq, ineq_ub=ub),
                         settings={"max_iter": 300}).compile()
   build = time.perf_counter() - t
   r = s(x0=x0)
   ta = statistics.median(s(x0=x0).solve_time for _ in range(repeats))
-  X = ca.SX.sym("x", 2 * nv)
-  Pp = ca.reshape(X, 2, nv).T
-  allp = ca.vertcat(ca.DM([[0, 0]]), Pp, ca.DM([[1, 0]]))
-  d = allp[1:, :] - allp[:-1, :]
-  solver = ca.nlpsol("chain", "ipopt", {"x": X, "f": 9.81 * ca.sum1(Pp[:, 1]), "g": ca.sum2(d ** 2)},
+  X, f, g = hanging_chain_casadi(N)
+  solver = ca.nlpsol("chain", "ipopt", {"x": X, "f": f, "g": g},
                      {"print_time": False, "ipopt": {"print_level": 0, "sb": "yes", "tol": 1e-10,
                                                      "bound_relax_factor": 0.0}})
   sol = solver(x0=x0, ubg=ell ** 2)

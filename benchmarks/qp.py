@@ -1,7 +1,7 @@
 """QP benchmark: anvil (dense, sparse) vs piqp (dense, sparse) vs osqp at matched tolerances.
 
 Problems: random sparse QPs (n = 10, 100, 1000, 2000) and linear MPC QPs (pendulum on a cart,
-N = 20 and 50; chain of 10 masses, N = 20), as defined in shared/problems/README.md, linearized
+N = 20 and 50; chain of 10 masses, N = 20), as defined in tests/support/models.py, linearized
 and discretized with RK4. Each instance is checked independently: a run counts as a success only
 if the solver says so AND the KKT residuals (unscaled, inf-norm) are below 1e-6 * data scale.
 
@@ -32,9 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from anvil.opti import QPSettings, QPSolver, QPStatus  # noqa: E402
 from qp_helpers import data_scale, kkt_residuals  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from problems import NumpyLib, pendulum_ode, rk4  # noqa: E402
+from support.models import NumpyLib, chain_ode_numpy, pendulum_ode, rk4  # noqa: E402
 
 EPS_ABS, EPS_REL = 1e-8, 1e-9
 KKT_TOL = 1e-6
@@ -84,26 +82,11 @@ def linearize(f, x, u, dt, h=1e-6):
 
 
 def pendulum(xv, u):
-  return pendulum_ode(xv, u, NumpyLib)
+  return pendulum_ode(xv, u[0], NumpyLib)
 
 
 def chain(xv, u, n_mass: int = 10):
-  mass, D, L = 0.033, 1.0, 0.033
-  grav = np.array([0.0, 0.0, -9.81])
-  npos = n_mass - 1
-  pos = xv[: 3 * npos].reshape(npos, 3)
-  vel = xv[3 * npos:].reshape(n_mass - 2, 3)
-  pts = np.vstack([np.zeros(3), pos])  # p_1 .. p_n
-
-  def force(a, b):
-    d = pts[b] - pts[a]
-    return D * (1 - L / np.linalg.norm(d)) * d
-
-  acc = np.zeros((n_mass - 2, 3))
-  for i in range(1, n_mass - 1):  # masses 2 .. n-1 (0-based 1 .. n-2)
-    acc[i - 1] = (force(i, i + 1) - force(i - 1, i)) / mass + grav
-  dpos = np.vstack([vel, u[None, :]])
-  return np.concatenate([dpos.ravel(), acc.ravel()])
+  return chain_ode_numpy(xv, u, n_mass)
 
 
 def mpc_qp(Ad, Bd, c, Q, R, QN, N, x_init, u_max, x_ref=None):

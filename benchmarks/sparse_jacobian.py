@@ -1,6 +1,6 @@
 """Sparse Jacobian benchmark: chain of masses, anvil ``spjacobian`` vs CasADi SX (``jacobian`` + codegen).
 
-The model is the one in ``shared/problems/README.md``, differentiated w.r.t. the stacked
+The model is the one in ``tests/support/models.py``, differentiated w.r.t. the stacked
 vector ``xu = (x, u)``. For 10 masses: ``f: R^54 -> R^51``, sparse Jacobian ``(51, 54)`` with
 234 structural nonzeros.
 
@@ -35,41 +35,19 @@ import jacobian as dense_bench  # noqa: E402  (the dense benchmark: chain model,
 
 import anvil as av  # noqa: E402
 from anvil.ad.sparse import spjacobian, spjacobian_tensor  # noqa: E402
+from support.models import chain_dims, chain_ode  # noqa: E402  (tests/ is on sys.path: jacobian.py)
 
 Tensor = av.Tensor
-MASS, D, L, GRAV = dense_bench.MASS, dense_bench.D, dense_bench.L, dense_bench.GRAV
 CXX, FLAGS = dense_bench.CXX, dense_bench.FLAGS
 median_us = dense_bench.median_us
 chain_casadi = dense_bench.chain_casadi
-
-
-def dims(n_mass: int) -> tuple[int, int, int]:
-  npos, nvel = n_mass - 1, n_mass - 2
-  return npos, nvel, 3 * npos + 3 * nvel
+test_point = dense_bench.test_point
 
 
 def chain_tensor(n_mass: int):
-  """The chain dynamics for ``n_mass`` masses with anvil Tensors (``dense_bench.chain_tensor`` is the n = 10 one)."""
-  npos, nvel, nx = dims(n_mass)
-
-  def f(xu: Tensor) -> Tensor:
-    x, u = xu[:nx], xu[nx:]
-    p = x[: 3 * npos].reshape(npos, 3)
-    v = x[3 * npos :].reshape(nvel, 3)
-    d = p - p.pad(((1, 0), (0, 0)))[:npos]
-    n = (d * d).sum(axis=1, keepdim=True).sqrt()
-    force = D * (1 - L / n) * d
-    acc = (force[1:] - force[:-1]) / MASS + Tensor(np.array(GRAV)).reshape(1, 3)
-    return Tensor.cat(v.reshape(-1), u, acc.reshape(-1))
-
-  return f
-
-
-def test_point(n_mass: int, seed: int = 0) -> np.ndarray:
-  npos, nvel, _ = dims(n_mass)
-  rng = np.random.default_rng(seed)
-  p = np.array([[0.1 * (i + 1), 0.0, 0.0] for i in range(npos)]) + 0.01 * rng.standard_normal((npos, 3))
-  return np.concatenate([p.ravel(), 0.1 * rng.standard_normal(3 * nvel), [0.1, 0.1, 0.1]])
+  """The chain dynamics for ``n_mass`` masses with anvil Tensors, as a function of the stacked ``xu``."""
+  nx = chain_dims(n_mass)[2]
+  return lambda xu: chain_ode(xu[:nx], xu[nx:], n_mass)
 
 
 MAIN = r"""
@@ -129,7 +107,7 @@ int main() {
 
 
 def build_anvil(n_mass: int) -> dict:
-  _, _, nx = dims(n_mass)
+  nx = chain_dims(n_mass)[2]
   model = chain_tensor(n_mass)
   t0 = time.perf_counter()
   f = av.NumericalFunction("chain_f", model, (av.Arg(nx + 3),))
@@ -178,7 +156,7 @@ def build_casadi(n_mass: int, tmp: Path) -> dict:
 
 
 def native_times(n_mass: int, a: dict, c: dict, tmp: Path, n: int, reps: int) -> list[float]:
-  _, _, nx = dims(n_mass)
+  nx = chain_dims(n_mass)[2]
   xu = test_point(n_mass)
   av.generate_module("anvil_chain", [a["f"], a["sj"], a["fj"]], output_dir=tmp)
   src = (MAIN.replace("NXU", str(nx + 3)).replace("XU", ", ".join(repr(float(v)) for v in xu))
@@ -249,7 +227,7 @@ def main() -> int:
         f"native: fastest of {reps} interleaved batches of {n_native} calls")
   scaling = []
   for k, n_mass in enumerate(sizes):
-    _, _, nx = dims(n_mass)
+    nx = chain_dims(n_mass)[2]
     tmp = Path(tempfile.mkdtemp(prefix=f"anvil_bench_spjac{n_mass}_"))
     try:
       a = build_anvil(n_mass)

@@ -10,6 +10,8 @@ import pytest
 
 import anvil as av
 from anvil.ad import gradient, hessian, jacobian, jvp, vjp
+from support.models import PENDULUM_DT, NumpyLib, TensorLib, chain_dims, chain_ode, chain_ode_numpy, pendulum_ode, rk4
+from support.models import chain_point as models_chain_point
 
 Tensor = av.Tensor
 dtypes = av.dtypes
@@ -50,49 +52,20 @@ def test_seed_hessian() -> None:
   np.testing.assert_allclose(h(np.array([0.3, -1.2])), [[2.0, 1.0], [1.0, 2.0]])
 
 
-# ---------------------------------------------------------------- pendulum on a cart, RK4 rollout
-
-M_CART, M_POLE, LEN, GRAV, DT = 1.0, 0.1, 0.8, 9.81, 0.05
-
-
-def cartpole(x: Tensor, u: Tensor, mp: Tensor) -> Tensor:
-  th, v, om = x[1], x[2], x[3]
-  s, c = th.sin(), th.cos()
-  den = M_CART + mp - mp * c * c
-  vdot = (-mp * LEN * s * om * om + mp * GRAV * c * s + u) / den
-  omdot = (-mp * LEN * c * s * om * om + u * c + (M_CART + mp) * GRAV * s) / (LEN * den)
-  return Tensor.stack(v, om, vdot, omdot)
-
+# ---------------------------------------------------------------- pendulum on a cart (tests/support/models.py), RK4 rollout
 
 def rollout(x0: Tensor, p: Tensor, steps: int = 10) -> Tensor:
   """RK4 rollout with a constant force ``p[0]`` and pole mass ``p[1]``; returns the final state."""
-  u, mp = p[0], p[1]
   x = x0
   for _ in range(steps):
-    k1 = cartpole(x, u, mp)
-    k2 = cartpole(x + DT / 2 * k1, u, mp)
-    k3 = cartpole(x + DT / 2 * k2, u, mp)
-    k4 = cartpole(x + DT * k3, u, mp)
-    x = x + DT / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    x = rk4(lambda z, _: pendulum_ode(z, p[0], TensorLib, m_pole=p[1]), x, None, PENDULUM_DT)
   return x
 
 
 def rollout_np(x0: np.ndarray, p: np.ndarray, steps: int = 10) -> np.ndarray:
-  def dyn(x):
-    th, v, om = x[1], x[2], x[3]
-    s, c = np.sin(th), np.cos(th)
-    u, mp = p
-    den = M_CART + mp - mp * c * c
-    return np.array([v, om, (-mp * LEN * s * om * om + mp * GRAV * c * s + u) / den,
-                     (-mp * LEN * c * s * om * om + u * c + (M_CART + mp) * GRAV * s) / (LEN * den)])
-
   x = x0.copy()
   for _ in range(steps):
-    k1 = dyn(x)
-    k2 = dyn(x + DT / 2 * k1)
-    k3 = dyn(x + DT / 2 * k2)
-    k4 = dyn(x + DT * k3)
-    x = x + DT / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    x = rk4(lambda z, _: pendulum_ode(z, p[0], NumpyLib, m_pole=p[1]), x, None, PENDULUM_DT)
   return x
 
 
@@ -118,46 +91,27 @@ def test_pendulum_forward_and_reverse_agree(pendulum: av.NumericalFunction) -> N
   np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
-# ---------------------------------------------------------------- chain of masses (problems/README.md)
+# ---------------------------------------------------------------- chain of masses (tests/support/models.py)
 
-N_MASS, MASS, SPRING_D, REST_L = 10, 0.033, 1.0, 0.033
-NPOS, NVEL = N_MASS - 1, N_MASS - 2
-NX = 3 * NPOS + 3 * NVEL
+NX = chain_dims()[2]
 
 
 def chain(x: Tensor, u: Tensor) -> Tensor:
-  pos = x[: 3 * NPOS].reshape(NPOS, 3)
-  vel = x[3 * NPOS :].reshape(NVEL, 3)
-  d = pos - pos.pad(((1, 0), (0, 0)))[:NPOS]
-  n = (d * d).sum(axis=1, keepdim=True).sqrt()
-  f = SPRING_D * (1 - REST_L / n) * d
-  acc = (f[1:] - f[:-1]) / MASS + Tensor(np.array([0.0, 0.0, -9.81])).reshape(1, 3)
-  return Tensor.cat(vel.reshape(-1), u, acc.reshape(-1))
-
-
-def chain_np(x: np.ndarray, u: np.ndarray) -> np.ndarray:
-  pos = x[: 3 * NPOS].reshape(NPOS, 3)
-  vel = x[3 * NPOS :].reshape(NVEL, 3)
-  d = pos - np.vstack([np.zeros(3), pos[:-1]])
-  n = np.linalg.norm(d, axis=1, keepdims=True)
-  f = SPRING_D * (1 - REST_L / n) * d
-  return np.concatenate([vel.ravel(), u, ((f[1:] - f[:-1]) / MASS + np.array([0, 0, -9.81])).ravel()])
+  return chain_ode(x, u)
 
 
 def chain_point(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-  rng = np.random.default_rng(seed)
-  pos = np.array([[0.1 * (i + 1), 0.0, 0.0] for i in range(NPOS)]) + 0.02 * rng.standard_normal((NPOS, 3))
-  return np.concatenate([pos.ravel(), 0.1 * rng.standard_normal(3 * NVEL)]), np.array([0.1, 0.1, 0.1])
+  return models_chain_point(rng=seed, offset=0.02)
 
 
 def test_chain_jacobians() -> None:
   f = av.NumericalFunction("chain", chain, (av.Arg(NX), av.Arg(3)))
   x, u = chain_point()
-  np.testing.assert_allclose(f(x, u), chain_np(x, u), rtol=1e-12, atol=1e-12)
+  np.testing.assert_allclose(f(x, u), chain_ode_numpy(x, u), rtol=1e-12, atol=1e-12)
   jx, ju = jacobian(f, 0)(x, u), jacobian(f, 1)(x, u)
   assert jx.shape == (NX, NX) and ju.shape == (NX, 3)
-  np.testing.assert_allclose(jx, fd_jac(lambda z: chain_np(z, u), x), rtol=1e-6, atol=1e-6)
-  np.testing.assert_allclose(ju, fd_jac(lambda z: chain_np(x, z), u), rtol=1e-6, atol=1e-6)
+  np.testing.assert_allclose(jx, fd_jac(lambda z: chain_ode_numpy(z, u), x), rtol=1e-6, atol=1e-6)
+  np.testing.assert_allclose(ju, fd_jac(lambda z: chain_ode_numpy(x, z), u), rtol=1e-6, atol=1e-6)
   # structural zeros are exact zeros
   assert np.all(jx[:24, :27] == 0.0) and np.all(ju[:24] == 0.0)
 

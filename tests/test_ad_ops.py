@@ -1,4 +1,4 @@
-"""Every op of SPEC §1 differentiated through compiled code and checked against central finite differences.
+"""Every supported Tensor op differentiated through compiled code and checked against central finite differences.
 
 Each op is reduced to a scalar; ``gradient`` of that scalar (one compiled function per op)
 and the rows of one batched ``jacobian`` over all ops (forward and reverse mode) must match

@@ -11,7 +11,7 @@ from anvil import Arg, Tensor
 
 @pytest.mark.parametrize("n", [70_000, 4_000_000])
 def test_auto_lowering_falls_back_to_kernels_for_large_inputs(n):
-  """lowering="auto" schedules loop kernels when the element graph is too large (issue 9, section 5)."""
+  """lowering="auto" schedules loop kernels when the element graph is too large."""
   f = av.NumericalFunction(f"large_{n}", lambda x: x * 2.0, (Arg(n),))
   x = np.linspace(-1.0, 1.0, n)
   np.testing.assert_array_equal(f(x), 2.0 * x)

@@ -1,4 +1,4 @@
-"""Every op of SPEC §1 through codegen, float64 and float32, against numpy."""
+"""Every supported Tensor op through codegen, float64 and float32, against numpy."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Regression tests for the tinygrad pitfalls of shared/reference/TINYGRAD.md."""
+"""Regression tests for the tinygrad pitfalls handled by the adapter (listed in src/anvil/_tinygrad/lower.py)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import threading
 
 import numpy as np
 import pytest
 
 import anvil as av
 from anvil import Arg, Tensor, dtypes
+from support.threads import run_in_threads
 
 A = np.array([[1.0, 2.0, -1.0], [0.5, -3.0, 2.0]])
 W_MODULE = Tensor(A)  # module-level captured tensor, shared by two functions
@@ -96,21 +96,13 @@ def test_constant_in_loop_scalar_lowering():
 
 def test_tracing_from_two_threads():
   """Pitfall 5: tinygrad's global state: tracing concurrently is serialized and both are right."""
-  results, errors = {}, []
+  results = {}
 
   def build(k):
-    try:
-      f = av.NumericalFunction(f"thread_trace_{k}", lambda x: (x * (k + 1)).sin() + Tensor(A[0]) * k, (Arg(3),))
-      results[k] = f(np.array([0.1, 0.2, 0.3]))
-    except Exception as e:  # noqa: BLE001
-      errors.append(e)
+    f = av.NumericalFunction(f"thread_trace_{k}", lambda x: (x * (k + 1)).sin() + Tensor(A[0]) * k, (Arg(3),))
+    results[k] = f(np.array([0.1, 0.2, 0.3]))
 
-  threads = [threading.Thread(target=build, args=(k,)) for k in range(4)]
-  for t in threads:
-    t.start()
-  for t in threads:
-    t.join()
-  assert not errors, errors
+  run_in_threads(build, 4)
   for k in range(4):
     np.testing.assert_allclose(results[k], np.sin(np.array([0.1, 0.2, 0.3]) * (k + 1)) + A[0] * k)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 from functools import cache
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).parent))
 from anvil.opti import QPSettings, QPSolver, QPStatus  # noqa: E402
 from qp_helpers import RandomQP, data_scale, kkt_residuals, piqp_solve  # noqa: E402
+from support.threads import run_in_threads  # noqa: E402
 
 BACKENDS = ("dense", "sparse")
 FAST_BUILD = ("-O1",)  # quicker compiles keep this file fast; the solver itself is flag-independent
@@ -349,11 +349,7 @@ def test_concurrent_calls() -> None:
     for _ in range(5):
       out[k] = s(*datas[k % 4]).x
 
-  threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
-  for t in threads:
-    t.start()
-  for t in threads:
-    t.join()
+  run_in_threads(work, 8)
   for k, x in out.items():
     assert np.array_equal(x, expected[k % 4])
 

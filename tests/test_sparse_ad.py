@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import re
 import subprocess
@@ -17,14 +16,12 @@ from anvil._tinygrad.autodiff import jacobian_pattern, scalar_jacobian_pattern, 
 from anvil.ad import hessian, jacobian
 from anvil.ad.coloring import check_column_coloring, check_star_coloring
 from anvil.ad.sparse import hessian_sparsity, jacobian_sparsity, sphessian, spjacobian, spjacobian_tensor
+from support.models import TensorLib, casadi_lib, chain_dims, chain_ode, chain_ode_casadi, pendulum_ode, rk4
+from support.models import chain_point as models_chain_point
 
 ca = pytest.importorskip("casadi")
 Tensor = av.Tensor
 RNG = np.random.default_rng(42)
-
-_spec = importlib.util.spec_from_file_location("problems", Path(__file__).parents[1] / "benchmarks" / "problems.py")
-problems = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(problems)  # type: ignore[union-attr]
 
 
 # ------------------------------------------------------------------ test functions, anvil and CasADi versions
@@ -84,63 +81,41 @@ def rsparse_c(x):
 
 
 N_MASS = 5
-NP_, NV_ = N_MASS - 1, N_MASS - 2
-NX_CHAIN = 3 * NP_ + 3 * NV_
+NX_CHAIN = chain_dims(N_MASS)[2]
 
 
 def chain_t(xu):
-  """Chain of masses (shared/problems/README.md), d(x, u)."""
-  x, u = xu[:NX_CHAIN], xu[NX_CHAIN:]
-  p = x[: 3 * NP_].reshape(NP_, 3)
-  v = x[3 * NP_:].reshape(NV_, 3)
-  d = p - p.pad(((1, 0), (0, 0)))[:NP_]
-  n = (d * d).sum(axis=1, keepdim=True).sqrt()
-  force = 1.0 * (1 - 0.033 / n) * d
-  acc = (force[1:] - force[:-1]) / 0.033 + Tensor(np.array([0.0, 0.0, -9.81])).reshape(1, 3)
-  return Tensor.cat(v.reshape(-1), u, acc.reshape(-1))
+  """Chain of masses (tests/support/models.py) with 5 masses, d(x, u)."""
+  return chain_ode(xu[:NX_CHAIN], xu[NX_CHAIN:], N_MASS)
 
 
 def chain_c(xu):
-  x, u = xu[:NX_CHAIN], xu[NX_CHAIN:]
-  pos = [ca.SX.zeros(3)] + [x[3 * i: 3 * i + 3] for i in range(NP_)]
-  vel = [x[3 * NP_ + 3 * i: 3 * NP_ + 3 * i + 3] for i in range(NV_)]
-
-  def force(a, b):
-    d = pos[b] - pos[a]
-    return 1.0 * (1 - 0.033 / ca.norm_2(d)) * d
-
-  acc = [(force(i, i + 1) - force(i - 1, i)) / 0.033 + ca.DM([0.0, 0.0, -9.81]) for i in range(1, N_MASS - 1)]
-  return ca.vertcat(*vel, u, *acc)
+  return chain_ode_casadi(xu[:NX_CHAIN], xu[NX_CHAIN:], N_MASS)
 
 
 def chain_point() -> np.ndarray:
-  p = np.array([[0.1 * (i + 1), 0.0, 0.0] for i in range(NP_)]) + 0.01 * RNG.standard_normal((NP_, 3))
-  return np.concatenate([p.ravel(), 0.1 * RNG.standard_normal(3 * NV_), RNG.standard_normal(3)])
+  x, _ = models_chain_point(N_MASS, RNG)
+  return np.concatenate([x, RNG.standard_normal(3)])
 
 
 STEPS = 4
 
 
-class _CasadiLib:
-  sin, cos = staticmethod(lambda a: ca.sin(a)), staticmethod(lambda a: ca.cos(a))
-  stack = staticmethod(lambda xs: ca.vertcat(*xs))
-
-
-def pend_t(z):
+def _trajectory(z, lib, cat):
   """Pendulum-on-cart RK4 trajectory: z = (x0[4], u[STEPS]) -> all states (4 STEPS)."""
   x, out = z[:4], []
   for k in range(STEPS):
-    x = problems.rk4(lambda s, u: problems.pendulum_ode(s, u, problems.TensorLib), x, z[4 + k: 5 + k], 0.05)
+    x = rk4(lambda s, u: pendulum_ode(s, u[0], lib), x, z[4 + k: 5 + k], 0.05)
     out.append(x)
-  return Tensor.cat(*out)
+  return cat(*out)
+
+
+def pend_t(z):
+  return _trajectory(z, TensorLib, Tensor.cat)
 
 
 def pend_c(z):
-  x, out = z[:4], []
-  for k in range(STEPS):
-    x = problems.rk4(lambda s, u: problems.pendulum_ode(s, u, _CasadiLib), x, z[4 + k: 5 + k], 0.05)
-    out.append(x)
-  return ca.vertcat(*out)
+  return _trajectory(z, casadi_lib(), ca.vertcat)
 
 
 CASES = {

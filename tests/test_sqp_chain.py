@@ -1,39 +1,25 @@
-"""The hanging chain (../shared/problems/README.md) with SparseSQPFunction: Ipopt's optimum."""
+"""The hanging chain (tests/support/models.py) with SparseSQPFunction: Ipopt's optimum."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-import anvil as av
-from anvil import Arg, Tensor
 from anvil.opti import SparseProblem, SparseSQPFunction, SQPStatus
+from support.models import hanging_chain_anvil, hanging_chain_casadi, hanging_chain_start
 
 ca = pytest.importorskip("casadi")
 
 
 def _anvil(N: int):
-  nv, ell = N - 1, 2.0 / N
-
-  def links(x, p):
-    pts = Tensor.cat(Tensor([[0.0, 0.0]]), x.reshape(nv, 2), Tensor([[1.0, 0.0]]))
-    d = pts[1:] - pts[:-1]
-    return (d * d).sum(axis=1)
-
-  cost = av.NumericalFunction(f"hc{N}_f", lambda x, p: 9.81 * x.reshape(nv, 2)[:, 1].sum(), (Arg(2 * nv), Arg(0)))
-  ineq = av.NumericalFunction(f"hc{N}_g", links, (Arg(2 * nv), Arg(0)))
-  return SparseSQPFunction(f"hc{N}", SparseProblem(cost_fn=cost, ineq_constraints_fn=ineq, ineq_ub=ell ** 2),
+  cost, ineq, ub = hanging_chain_anvil(N, f"hc{N}")
+  return SparseSQPFunction(f"hc{N}", SparseProblem(cost_fn=cost, ineq_constraints_fn=ineq, ineq_ub=ub),
                            settings={"max_iter": 300})
 
 
 def _ipopt(N: int, x0: np.ndarray):
-  nv, ell = N - 1, 2.0 / N
-  X = ca.SX.sym("x", 2 * nv)
-  P = ca.reshape(X, 2, nv).T
-  allp = ca.vertcat(ca.DM([[0, 0]]), P, ca.DM([[1, 0]]))
-  d = allp[1:, :] - allp[:-1, :]
-  g = ca.sum2(d ** 2)
-  f = 9.81 * ca.sum1(P[:, 1])
+  ell = 2.0 / N
+  X, f, g = hanging_chain_casadi(N)
   s = ca.nlpsol("hc", "ipopt", {"x": X, "f": f, "g": g},
                 {"print_time": False, "ipopt": {"print_level": 0, "sb": "yes", "tol": 1e-10, "bound_relax_factor": 0.0}})
   sol = s(x0=x0, ubg=ell ** 2)
@@ -44,8 +30,7 @@ def _ipopt(N: int, x0: np.ndarray):
 
 @pytest.mark.parametrize("N", [40, 200])
 def test_hanging_chain_matches_ipopt(N: int) -> None:
-  nv = N - 1
-  x0 = np.stack([np.linspace(0, 1, N + 1)[1:-1], np.zeros(nv)], 1).reshape(-1)
+  x0 = hanging_chain_start(N)
   res = _anvil(N)(x0=x0)
   f_ipopt, x_ipopt, derivs = _ipopt(N, x0)
   assert res.status is SQPStatus.SOLVED, res.table()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 
 import anvil as av
 from anvil import Arg
+from support.threads import run_in_threads
 
 
 def model(x, w):
@@ -29,19 +28,9 @@ def test_eight_threads_one_function(lowering):
   inputs = [(rng.standard_normal(64), rng.standard_normal(64)) for _ in range(8)]
   expected = [ref(*a) for a in inputs]
   f(*inputs[0])
-  errors, barrier = [], threading.Barrier(8)
 
   def worker(k):
-    barrier.wait()
     for _ in range(300):
-      out = f(*inputs[k])
-      if not np.allclose(out, expected[k], rtol=1e-12):
-        errors.append((k, out))
-        return
+      np.testing.assert_allclose(f(*inputs[k]), expected[k], rtol=1e-12)
 
-  threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
-  for t in threads:
-    t.start()
-  for t in threads:
-    t.join()
-  assert not errors
+  run_in_threads(worker, 8)

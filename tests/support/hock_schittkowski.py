@@ -8,7 +8,7 @@ standard start reaches the published optimum, and the published solution is feas
 (tests/test_hock_schittkowski_set.py). Where the SIF-derived sif2jax 0.0.8 package disagrees with the
 literature, the literature wins; the differences are listed in ``SIF2JAX_DIFFERENCES``.
 
-NLP form (SPEC §7)::
+NLP form (docs/nlp.md)::
 
   min f(x)  s.t.  g_eq(x) = eq_rhs,  ineq_lb <= g_ineq(x) <= ineq_ub,  x_lb <= x <= x_ub
 

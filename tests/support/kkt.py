@@ -1,4 +1,4 @@
-"""An independent KKT checker for the NLP form of SPEC §7, derivatives by casadi's AD (not anvil's).
+"""An independent KKT checker for the NLP form of docs/nlp.md, derivatives by casadi's AD (not anvil's).
 
 Sign convention (anvil's): ``L = f + lam_eq'(g_eq - b) + lam_ineq' g_ineq + lam_box' x``, one signed multiplier
 per two-sided row or variable: ``lam > 0`` only when the upper bound is active, ``lam < 0`` only when the lower

@@ -1,5 +1,5 @@
 """Adapters from an :class:`~hock_schittkowski.HSProblem` to numpy callables, a casadi ``nlpsol`` problem and
-anvil ``NumericalFunction`` callbacks (SPEC §7 form: every callback takes ``(x, p)``, ``p`` an unused
+anvil ``NumericalFunction`` callbacks (the form of docs/nlp.md: every callback takes ``(x, p)``, ``p`` an unused
 ``Arg(0)``).
 
 Ipopt through casadi is the reference solver: :func:`solve_ipopt` returns the solution with multipliers
@@ -127,14 +127,14 @@ def solve_ipopt(p: HSProblem, x0=None, *, max_iter: int = 500, tol: float = 1e-1
 
 @dataclass(frozen=True)
 class AnvilNLP:
-  """anvil callbacks in the SPEC §7 form plus the data ``DenseProblem`` takes (see :meth:`problem_kwargs`)."""
+  """anvil callbacks in the form of docs/nlp.md plus the data ``DenseProblem`` takes (see :meth:`problem_kwargs`)."""
   problem: HSProblem
   cost: Any  # NumericalFunction (x, p) -> ()
   eq: Any | None  # NumericalFunction (x, p) -> (m_eq,) or None
   ineq: Any | None  # NumericalFunction (x, p) -> (m_in,) or None
 
   def problem_kwargs(self) -> dict:
-    """Keyword arguments for ``av.opti.DenseProblem`` / ``SparseProblem`` (SPEC §7)."""
+    """Keyword arguments for ``av.opti.DenseProblem`` / ``SparseProblem`` (docs/nlp.md)."""
     p = self.problem
     kw: dict = {"cost_fn": self.cost, "x_lb": p.lbx, "x_ub": p.ubx}
     if self.eq is not None:

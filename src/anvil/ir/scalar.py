@@ -10,20 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from anvil.ir.mathfn import MATH_FUNCTIONS
-
 # node op codes (the ALU vocabulary, independent of tinygrad)
 INPUT, CONST = "input", "const"
 # A structural (symbolic) zero: a zero that automatic differentiation introduced (a seed entry, the
 # tangent of something that does not depend on the input). Unlike an IEEE constant 0.0 it absorbs
 # products (``x * ZERO`` is ``ZERO`` even when x is inf or NaN), like JAX's symbolic zeros.
 ZERO = "zero"
-UNARY = ("neg", "recip", "sqrt", "sin", "exp2", "log2", "trunc", "cast", "bitcast",
-         *(f.name for f in MATH_FUNCTIONS.values() if f.arity == 1))
-BINARY = ("add", "sub", "mul", "fdiv", "max", "pow", "lt", "ne", "eq", "and", "or", "xor", "shl", "shr",
-          "floordiv", "floormod", "cdiv", "cmod", *(f.name for f in MATH_FUNCTIONS.values() if f.arity == 2 and f.name != "pow"))
-TERNARY = ("where", "mulacc")
-COMPARISONS = ("lt", "ne", "eq")
 
 
 @dataclass(frozen=True)
@@ -55,21 +47,6 @@ class ScalarGraph:
         live[n] = True
         stack.extend(self.nodes[n].args)
     return live
-
-  def input_dependencies(self) -> list[frozenset[tuple[int, int]]]:
-    """For each node, the set of (input index, element) it structurally depends on."""
-    deps: list[frozenset[tuple[int, int]]] = []
-    empty: frozenset[tuple[int, int]] = frozenset()
-    for node in self.nodes:
-      if node.op == INPUT:
-        deps.append(frozenset((node.value,)))  # type: ignore[arg-type]
-      elif not node.args:
-        deps.append(empty)
-      elif len(node.args) == 1:
-        deps.append(deps[node.args[0]])
-      else:
-        deps.append(frozenset().union(*(deps[a] for a in node.args)))
-    return deps
 
   def depth_first(self) -> ScalarGraph:
     """The live nodes renumbered in depth-first post-order from the outputs, element by element.

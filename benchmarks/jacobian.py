@@ -30,10 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import anvil as av  # noqa: E402
 from anvil.ad import jacobian  # noqa: E402
 from support.models import (  # noqa: E402
-  CHAIN_D,
-  CHAIN_L,
-  CHAIN_MASS,
-  GRAVITY,
   chain_dims,
   chain_ode,
   chain_ode_casadi,
@@ -43,7 +39,7 @@ from support.models import (  # noqa: E402
 
 Tensor = av.Tensor
 N_MASS = 10
-NP_, NV_, NX = chain_dims(N_MASS)
+NX = chain_dims(N_MASS)[2]
 NU = 3
 CXX = os.environ.get("CXX", "g++")
 FLAGS = ["-O3", "-std=c++17"]
@@ -222,13 +218,7 @@ def main() -> int:
     jax.config.update("jax_enable_x64", True)
 
     def chain_jax(v):
-      x, u = v[:NX], v[NX:]
-      p = x[: 3 * NP_].reshape(NP_, 3)
-      vel = x[3 * NP_ :].reshape(NV_, 3)
-      d = p - jnp.vstack([jnp.zeros(3), p[:-1]])
-      n = jnp.linalg.norm(d, axis=1, keepdims=True)
-      force = CHAIN_D * (1 - CHAIN_L / n) * d
-      return jnp.concatenate([vel.ravel(), u, ((force[1:] - force[:-1]) / CHAIN_MASS + jnp.array(GRAVITY)).ravel()])
+      return chain_ode_numpy(v[:NX], v[NX:], N_MASS, xp=jnp)
 
     jj = jax.jit(jax.jacfwd(chain_jax))
     xj = jnp.asarray(xu)

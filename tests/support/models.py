@@ -50,15 +50,15 @@ def chain_ode(x: Tensor, u: Tensor, n_mass: int = 10) -> Tensor:
   return Tensor.cat(v.reshape(-1), u, acc.reshape(-1))
 
 
-def chain_ode_numpy(x: np.ndarray, u: np.ndarray, n_mass: int = 10) -> np.ndarray:
-  """dx/dt of the chain with numpy."""
+def chain_ode_numpy(x: np.ndarray, u: np.ndarray, n_mass: int = 10, xp: Any = np) -> np.ndarray:
+  """dx/dt of the chain with numpy (or another array namespace ``xp`` with numpy's API, e.g. ``jax.numpy``)."""
   npos, nvel, _ = chain_dims(n_mass)
   p = x[: 3 * npos].reshape(npos, 3)
   v = x[3 * npos:].reshape(nvel, 3)
-  d = p - np.vstack([np.zeros(3), p[:-1]])
-  n = np.linalg.norm(d, axis=1, keepdims=True)
+  d = p - xp.vstack([xp.zeros(3), p[:-1]])
+  n = xp.linalg.norm(d, axis=1, keepdims=True)
   force = CHAIN_D * (1 - CHAIN_L / n) * d
-  return np.concatenate([v.ravel(), u, ((force[1:] - force[:-1]) / CHAIN_MASS + np.array(GRAVITY)).ravel()])
+  return xp.concatenate([v.ravel(), u, ((force[1:] - force[:-1]) / CHAIN_MASS + xp.array(GRAVITY)).ravel()])
 
 
 def chain_ode_casadi(x: Any, u: Any, n_mass: int = 10) -> Any:

@@ -192,7 +192,6 @@ class Sqp {
     T xn = T(1);
     for (int j = 0; j < n; ++j) xn = detail::max2(xn, std::fabs(w_.x[j]));
     radius_ = st_.trust_radius * xn;
-    radius_min_ = T(1e-6) * radius_;
     nu_ = T(0);
     delta_ = T(0);
     rho_el_ = st_.elastic_penalty;
@@ -219,7 +218,7 @@ class Sqp {
   const T* p_;
   Clock::time_point t0_;
   T nu_ = T(0), delta_ = T(0), prev_delta_ = T(0), rho_el_ = T(0), theta_max_ = T(0);
-  T radius_ = T(0), radius_min_ = T(0);
+  T radius_ = T(0);
   bool have_best_ = false;
   bool elastic_mode_ = false;  ///< solve the elastic QP directly (entered on an inconsistent linearization)
   T best_score_ = T(0);
@@ -560,6 +559,17 @@ class Sqp {
     merit = f_s;
     // a step at the QP's accuracy (the QP says d = 0): nothing to search; its multipliers are the news
     const bool tiny = dn <= std::sqrt(std::numeric_limits<T>::epsilon()) * xn;
+#ifdef SQP_DEBUG
+    if (tiny) {
+      std::printf("  tiny: dn=%g d:", double(dn));
+      for (int j = 0; j < n; ++j) std::printf(" %.2e", double(w_.d[j]));
+      std::printf("\n        zb:");
+      for (int j = 0; j < n; ++j) std::printf(" %.2e", double(w_.qzb[j]));
+      std::printf("\n        dl:");
+      for (int j = 0; j < n; ++j) std::printf(" %.2e", double(w_.dl[j]));
+      std::printf("\n");
+    }
+#endif
     if (st_.globalization == Globalization::NONE || tiny) {
       for (int j = 0; j < n; ++j) w_.xt[j] = clip(j, w_.x[j] + w_.d[j]);
       return true;
@@ -584,15 +594,13 @@ class Sqp {
   }
 
   /// l-inf trust region (Fletcher & Leyffer's filterSQP keeps one; here it only safeguards the line
-  /// search): grows by 4 after a full step that reached it, shrinks to the accepted step otherwise.
+  /// search against directions the QP does not bound): grows by 4 after a full step that reached it.
+  /// It never shrinks: the line search shortens steps, and a small radius would stall the iteration
+  /// (and its multipliers would pollute the bound multipliers).
   void update_radius(T alpha) {
     T dn = T(0);
     for (int j = 0; j < n; ++j) dn = detail::max2(dn, std::fabs(w_.d[j]));
-    if (alpha >= T(1) && dn >= T(0.9) * radius_) {
-      radius_ *= T(4);
-    } else if (alpha < T(1)) {
-      radius_ = detail::max2(alpha * dn, radius_min_);
-    }
+    if (alpha >= T(1) && dn >= T(0.9) * radius_) radius_ *= T(4);
   }
 
   static T multiplier_step(T alpha) {
@@ -697,7 +705,8 @@ class Sqp {
                                             warm ? w_.zb.ptr() : nullptr);
       note_qp(r);
 #ifdef SQP_DEBUG
-      std::printf("  qp delta=%g status=%d it=%d x=%g %g\n", double(delta), int(r.status), r.iterations, double(w_.x[0]), double(w_.x[1]));
+      std::printf("  qp delta=%g status=%d it=%d x=%g %g pres=%g dres=%g radius=%g sf=%g\n", double(delta), int(r.status), r.iterations,
+                  double(w_.x[0]), double(w_.x[1]), double(r.primal_residual), double(r.dual_residual), double(radius_), double(w_.sf));
 #endif
       if (r.status == qp::Status::SOLVED || (r.status == qp::Status::MAX_ITER_REACHED && qp_usable(r))) {
         copy_step(w_.qp.core.x.ptr(), w_.qp.core.y.ptr(), w_.qp.core.z.ptr(), w_.qp.core.z_box.ptr());
@@ -749,7 +758,9 @@ class Sqp {
   void copy_step(const T* d, const T* y, const T* z, const T* zb) {
     for (int j = 0; j < n; ++j) {
       w_.d[j] = d[j];
-      w_.qzb[j] = zb[j];
+      // a multiplier of the trust-region side of the box is not a bound multiplier of the problem
+      const bool tr_upper = w_.du[j] < w_.xu[j] - w_.x[j], tr_lower = w_.dl[j] > w_.xl[j] - w_.x[j];
+      w_.qzb[j] = (zb[j] > T(0) && tr_upper) || (zb[j] < T(0) && tr_lower) ? T(0) : zb[j];
     }
     for (int i = 0; i < me; ++i) w_.qy[i] = y[i];
     for (int i = 0; i < mi; ++i) w_.qz[i] = z[i];

@@ -21,10 +21,8 @@ from anvil.codegen.templates import render
 from anvil.errors import ArgumentError, ArgumentTypeError, ShapeError
 from anvil.ir.program import BufferSpec, Kernel, Program, Role, Step
 from anvil.language import Tensor
-from anvil.module import CodegenIntConstant, FunctionBase, render_module
+from anvil.module import JIT_MODULE, CodegenIntConstant, FunctionBase, jit_translation_unit
 from anvil.targets import TARGETS, Target, target_for
-
-JIT_MODULE = "anvil_jit"
 
 I = TypeVar("I", bound=tuple)
 R = TypeVar("R")
@@ -208,8 +206,7 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
   @cached_property
   def jit_source(self) -> str:
     """One self-contained translation unit: the exported module code plus a thin C entry point."""
-    hpp, cpp = render_module(JIT_MODULE, [self], include_header=False)
-    return hpp.replace("#pragma once\n", "") + cpp + render("jit_shim.cpp.j2", f=self._emitter, module_name=JIT_MODULE)
+    return jit_translation_unit(self, render("jit_shim.cpp.j2", f=self._emitter, module_name=JIT_MODULE))
 
   @cached_property
   def _library(self):

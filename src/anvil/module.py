@@ -206,6 +206,17 @@ def sorted_constants(fns: Sequence[FunctionBase], extra: Iterable[CodegenIntCons
                                           key=lambda d: d.name))
 
 
+JIT_MODULE = "anvil_jit"  # the module namespace of every JIT translation unit (symbols are hidden)
+
+
+def jit_translation_unit(fn: FunctionBase, entry: str) -> str:
+  """One self-contained translation unit for the Python call path: exactly the code
+  ``generate_module`` exports for ``fn`` and its dependencies (module ``anvil_jit``), followed by
+  ``entry``, the ``extern "C"`` entry points its Caller invokes (in/out pointer arrays + workspace)."""
+  hpp, cpp = render_module(JIT_MODULE, collect_functions([fn]), include_header=False)
+  return hpp.replace("#pragma once\n", "") + cpp + entry
+
+
 def render_module(
   module_name: str, fns: Sequence[FunctionBase], constants: Iterable[CodegenIntConstant] = (), *,
   include_header: bool = True,

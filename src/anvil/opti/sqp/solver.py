@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from anvil.codegen.names import check_identifier
 from anvil.codegen.templates import render
 from anvil.errors import ArgumentError, ArgumentTypeError
-from anvil.module import FunctionBase, collect_functions, render_module
+from anvil.module import JIT_MODULE, FunctionBase, jit_translation_unit
 from anvil.opti.qp import QPSettings, QPSolver
 from anvil.opti.sqp.derivatives import Callbacks, dense_callbacks, sparse_callbacks
 from anvil.opti.sqp.problem import DenseProblem, SparseProblem, as_vector, check_bounds
@@ -27,7 +27,6 @@ SQPSettings = SETTINGS.make_dataclass(__name__)
 SQPSettings.__qualname__ = "SQPSettings"
 SQPSettings.__name__ = "SQPSettings"
 
-JIT_MODULE = "anvil_jit"
 _HISTORY_CAP = 200
 
 
@@ -202,9 +201,7 @@ class _SQPFunction(FunctionBase):
   # ------------------------------------------------------------------ native path
   def jit_source(self) -> str:
     """The translation unit of the Python call path: the exported module code + the entry point."""
-    hpp, cpp = render_module(JIT_MODULE, collect_functions([self]), include_header=False)
-    return hpp.replace("#pragma once\n", "") + cpp + render("sqp_jit_shim.cpp.j2", name=self.name,
-                                                              module_name=JIT_MODULE)
+    return jit_translation_unit(self, render("sqp_jit_shim.cpp.j2", name=self.name, module_name=JIT_MODULE))
 
   def _caller(self) -> Any:
     nat = self._native
@@ -212,11 +209,10 @@ class _SQPFunction(FunctionBase):
       return nat[0]
     with self._lock:
       if self._native is None:
-        from anvil.jit import load_library, runtime_include_dir
         from anvil.jit.fastcall import caller_module
+        from anvil.targets.cpu import compile_library
 
-        lib, _ = load_library(self.jit_source(), f"sqp_{self.name}", include_dirs=(runtime_include_dir(),),
-                              extra_flags=("-fvisibility=hidden", *self.cxx_flags))
+        lib = compile_library(self.jit_source(), f"sqp_{self.name}", self.cxx_flags)
         size_fn = getattr(lib, f"anvil_sqp_{self.name}_ws_bytes")
         size_fn.restype = ctypes.c_ulonglong
         fnptr = ctypes.cast(getattr(lib, f"anvil_sqp_{self.name}_call"), ctypes.c_void_p).value

@@ -53,6 +53,17 @@ def _constraints(prob: DenseProblem, x: Tensor, p: Tensor) -> list[Tensor]:
   return out
 
 
+def _lagrangian(prob: DenseProblem, x: Tensor, p: Tensor, sigma: Tensor, lam_eq: Tensor, lam_in: Tensor) -> Tensor:
+  """sigma f + lam_eq'g_eq + lam_in'g_in (the constant rhs does not change its derivatives)."""
+  lag = _cost(prob, x, p) * sigma.reshape(())
+  cs = iter(_constraints(prob, x, p))
+  if prob.neq:
+    lag = lag + (next(cs) * lam_eq).sum()
+  if prob.nin:
+    lag = lag + (next(cs) * lam_in).sum()
+  return lag
+
+
 def dense_callbacks(name: str, prob: DenseProblem, hessian: HessianApproximation) -> Callbacks:
   """The callbacks of a dense SQP named ``name`` for ``prob``."""
   dt = prob.dtype
@@ -81,14 +92,7 @@ def dense_callbacks(name: str, prob: DenseProblem, hessian: HessianApproximation
 
   def hess_exact(x: Tensor, p: Tensor, sigma: Tensor, lam_eq: Tensor, lam_in: Tensor) -> Tensor:
     """Hessian of the Lagrangian sigma f + lam_eq'g_eq + lam_in'g_in."""
-    lag = _cost(prob, x, p) * sigma.reshape(())
-    cs = _constraints(prob, x, p)
-    k = 0
-    if prob.neq:
-      lag = lag + (cs[k] * lam_eq).sum()
-      k += 1
-    if prob.nin:
-      lag = lag + (cs[k] * lam_in).sum()
+    lag = _lagrangian(prob, x, p, sigma, lam_eq, lam_in)
     (g,) = vjp(lag, x, lag.const_like(1.0))
     h = jacobian_tensor(g.reshape(prob.nx), x, "forward")
     return (h + h.T) * 0.5
@@ -147,15 +151,7 @@ def sparse_callbacks(name: str, prob: DenseProblem, hessian: HessianApproximatio
   hin = (*xp, Arg(1, dt), Arg(prob.neq, dt), Arg(prob.nin, dt))
 
   def lagrangian(x: Tensor, p: Tensor, sigma: Tensor, lam_eq: Tensor, lam_in: Tensor) -> Tensor:
-    lag = _cost(prob, x, p) * sigma.reshape(())
-    cs = _constraints(prob, x, p)
-    k = 0
-    if prob.neq:
-      lag = lag + (cs[k] * lam_eq).sum()
-      k += 1
-    if prob.nin:
-      lag = lag + (cs[k] * lam_in).sum()
-    return lag
+    return _lagrangian(prob, x, p, sigma, lam_eq, lam_in)
 
   pats = {
     "J_eq": _csc(jacobian_sparsity(prob.eq_constraints_fn) if prob.neq else None, (prob.neq, n)),

@@ -55,14 +55,9 @@ struct HistoryRow {
 };
 
 namespace detail {
-
-template <typename T>
-inline T inf() { return std::numeric_limits<T>::infinity(); }
-template <typename T>
-inline T max2(T a, T b) { return a > b ? a : b; }
-template <typename T>
-inline T min2(T a, T b) { return a < b ? a : b; }
-
+using qp::detail::inf;
+using qp::detail::max2;
+using qp::detail::min2;
 }  // namespace detail
 
 /// Matrix layouts: where value k of a matrix sits. Dense: full row-major. CSC: the pattern struct

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import anvil as av
-from anvil._tinygrad.autodiff import jacobian_pattern
+from anvil._tinygrad.sparsity import jacobian_pattern
 from anvil.ad.coloring import color_columns, color_rows
 
 Tensor = av.Tensor

@@ -12,7 +12,8 @@ import pytest
 import scipy.sparse as sp
 
 import anvil as av
-from anvil._tinygrad.autodiff import jacobian_pattern, scalar_jacobian_pattern, with_traced
+from anvil._tinygrad.autodiff import with_traced
+from anvil._tinygrad.sparsity import jacobian_pattern, scalar_jacobian_pattern
 from anvil.ad import hessian, jacobian
 from anvil.ad.coloring import check_column_coloring, check_star_coloring
 from anvil.ad.sparse import hessian_sparsity, jacobian_sparsity, sphessian, spjacobian, spjacobian_tensor

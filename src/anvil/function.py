@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import numpy as np
 
 from anvil._tinygrad import trace_program
-from anvil._tinygrad.lower import LOWERINGS, LoweredFunction
+from anvil._tinygrad.lower import LoweredFunction
 from anvil.arg import Arg
 from anvil.codegen.emit import FunctionEmitter
 from anvil.codegen.names import check_identifier
@@ -21,6 +21,7 @@ from anvil.codegen.templates import render
 from anvil.errors import ArgumentError, ArgumentTypeError, ShapeError
 from anvil.ir.program import BufferSpec, Kernel, Program, Role, Step
 from anvil.language import Tensor
+from anvil.lower.policy import check_lowering
 from anvil.module import JIT_MODULE, CodegenIntConstant, FunctionBase, jit_translation_unit
 from anvil.targets import TARGETS, Target, target_for
 
@@ -86,8 +87,7 @@ class NumericalFunction(FunctionBase, Generic[I, R]):
     object.__setattr__(self, "name", name)
     object.__setattr__(self, "fn", fn)
     object.__setattr__(self, "inputs", inputs)
-    if lowering not in LOWERINGS:
-      raise ArgumentError(f"function {name!r}: lowering must be one of {LOWERINGS}, got {lowering!r}")
+    check_lowering(name, lowering)
     target.lowering_for(owner, lowering)
     object.__setattr__(self, "device", device)
     object.__setattr__(self, "lowering", lowering)

@@ -10,6 +10,7 @@ from tinygrad import Tensor, dtypes
 
 from anvil._tinygrad.defaults import apply_defaults
 from anvil._tinygrad.tensor_math import apply
+from anvil.ir.scalar_op import ScalarOp
 
 apply_defaults()
 
@@ -20,7 +21,7 @@ def atan2(y: Tensor | float, x: Tensor | float) -> Tensor:
   Broadcasts like any binary op; integer inputs are promoted to float. Differentiable
   (``d/dy = x / (x^2 + y^2)``, ``d/dx = -y / (x^2 + y^2)``).
   """
-  return apply("atan2", y, x)
+  return apply(ScalarOp.ATAN2, y, x)
 
 
 def hypot(x: Tensor | float, y: Tensor | float) -> Tensor:
@@ -28,7 +29,7 @@ def hypot(x: Tensor | float, y: Tensor | float) -> Tensor:
 
   Differentiable (``d/dx = x / hypot``, 0 at the origin).
   """
-  return apply("hypot", x, y)
+  return apply(ScalarOp.HYPOT, x, y)
 
 
 __all__ = ["Tensor", "atan2", "dtypes", "hypot"]

@@ -34,11 +34,13 @@ from anvil._tinygrad import libm
 from anvil._tinygrad.data import buffer_data, holds_data, register_placeholders, tracing
 from anvil._tinygrad.dtypes import normalize_dtype, scalar_type
 from anvil._tinygrad.renderer import c_renderer
-from anvil._tinygrad.scalarize import reciprocal_constant, scalarize
+from anvil._tinygrad.scalarize import scalarize
 from anvil._tinygrad.tensor_math import traced_math
-from anvil.errors import ArgumentError, TraceError
+from anvil.errors import TraceError
 from anvil.ir.program import BufferSpec, Copy, Kernel, Program, Role
 from anvil.ir.scalar import ScalarGraph
+from anvil.ir.scalar_builder import reciprocal_constant
+from anvil.lower.policy import check_lowering, falls_back, tries_scalar
 
 TRACE_LOCK = threading.RLock()
 
@@ -87,20 +89,15 @@ def call_user_function(name: str, fn: Callable, inputs: Sequence[Tensor]) -> lis
   return outs
 
 
-LOWERINGS = ("auto", "scalar", "kernels")
-
-
 def trace_program(name: str, fn: Callable, in_specs: Sequence[tuple[tuple[int, ...], object]],
                   lowering: str = "auto", renderer: Callable[[], Any] = c_renderer) -> LoweredFunction:
   """The whole front end: trace, then lower to anvil IR.
 
-  ``lowering="auto"`` first tries an element-level scalar graph (fast to build and to run for the
-  small models of control), and schedules tinygrad kernels when the graph is too large for that
-  or uses an op without a scalar rule; ``"scalar"`` / ``"kernels"`` force one path. ``renderer``
-  (a factory from ``renderer.py``, named by the target) renders the kernels.
+  ``lowering``: see ``anvil.lower.policy`` (``"auto"`` tries the element-level scalar graph first and
+  schedules tinygrad kernels when the graph is too large for it or uses an op without a scalar rule).
+  ``renderer`` (a factory from ``renderer.py``, named by the target) renders the kernels.
   """
-  if lowering not in LOWERINGS:
-    raise ArgumentError(f"function {name!r}: lowering must be one of {LOWERINGS}, got {lowering!r}")
+  check_lowering(name, lowering)
   with TRACE_LOCK, Context(DEV="CPU", TRACEMETA=0):  # no per-op call-site metadata: ~20% faster tracing
     t0 = time.perf_counter()
     inputs = make_placeholders(in_specs)
@@ -114,12 +111,12 @@ def trace_program(name: str, fn: Callable, in_specs: Sequence[tuple[tuple[int, .
     shapes = tuple(tuple(int(s) for s in o.shape) for o in outs)
     out_dtypes = tuple(scalar_type(o.dtype).name for o in outs)
     t_traced = time.perf_counter()
-    if lowering != "kernels":
+    if tries_scalar(lowering):
       graph, why = scalarize([o.uop for o in outs], [t.uop.base for t in inputs])
       t1 = time.perf_counter()
       if graph is not None:
         return LoweredFunction(None, graph, shapes, out_dtypes, {"trace_s": t_traced - t0, "scalarize_s": t1 - t_traced})
-      if lowering == "scalar":
+      if not falls_back(lowering):
         raise TraceError(f"function {name!r} cannot be lowered to a scalar graph: {why}")
     outs = [Tensor(u) for u in for_kernels([o.uop for o in outs])]
     out_holders = make_placeholders([(tuple(o.shape), o.dtype) for o in outs])

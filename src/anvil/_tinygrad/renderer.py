@@ -12,7 +12,6 @@ from tinygrad.renderer.cstyle import ClangRenderer, CStyleLanguage, CUDARenderer
 from tinygrad.uop.ops import Ops, PatternMatcher, UPat
 
 from anvil._tinygrad import libm
-from anvil.ir.mathfn import c_call
 
 C_TYPES = {
   dtypes.float64: "double", dtypes.float32: "float", dtypes.int64: "int64_t", dtypes.int32: "int32_t",
@@ -60,7 +59,8 @@ def _render_call(ctx, x):
   args = [ctx[s] for s in libm.operands(x)]
   if name in libm.IDENTITIES:
     return args[0]
-  return c_call(libm.function(name), "float32" if x.dtype == dtypes.float32 else "float64", args)  # type: ignore[arg-type]
+  dt = "float32" if x.dtype == dtypes.float32 else "float64"
+  return name.emit(dt, args, [dt] * len(args))  # type: ignore[union-attr]
 
 
 # libm calls; checked before the generic ALU rule (float THREEFRY only: a uint64 one is tinygrad's RNG)

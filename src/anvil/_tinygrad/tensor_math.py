@@ -32,6 +32,7 @@ from tinygrad.uop.ops import Ops
 
 from anvil._tinygrad import libm
 from anvil.errors import ArgumentTypeError
+from anvil.ir.scalar_op import ScalarOp
 
 
 def _is_float(t: Tensor) -> bool:
@@ -43,8 +44,9 @@ def _float_dtype(dt):
   return dtypes.default_float if dt in dtypes.weaks else dt
 
 
-def apply(name: str, *args: Tensor | float | int) -> Tensor:
-  """``name(*args)`` (a ``MATH_FUNCTIONS`` entry) on Tensors or numbers: broadcast, promoted to float."""
+def apply(fn: ScalarOp, *args: Tensor | float | int) -> Tensor:
+  """``fn(*args)`` (a ``MATH_FUNCTIONS`` op) on Tensors or numbers: broadcast, promoted to float."""
+  name = fn.name.lower()
   tensors = [a for a in args if isinstance(a, Tensor)]
   if not tensors:
     got = ", ".join(type(a).__name__ for a in args)
@@ -59,16 +61,16 @@ def apply(name: str, *args: Tensor | float | int) -> Tensor:
     xs = list(a._broadcasted(b)) if isinstance(a, Tensor) else list(b._broadcasted(a, reverse=True))  # type: ignore[union-attr]
   dt = _float_dtype(least_upper_dtype(*(x.dtype for x in xs)))
   xs = [x.cast(dt) if x.dtype != dt else x for x in xs]
-  return Tensor(libm.call(name, *(x.uop for x in xs)))
+  return Tensor(libm.call(fn, *(x.uop for x in xs)))
 
 
 _ORIGINAL: dict[str, Callable] = {}
 
 
-def _unary(name: str) -> Callable[[Tensor], Tensor]:
+def _unary(fn: ScalarOp) -> Callable[[Tensor], Tensor]:
   def method(self: Tensor) -> Tensor:
-    return apply(name, self)
-  method.__name__ = name
+    return apply(fn, self)
+  method.__name__ = fn.name.lower()
   return method
 
 
@@ -134,7 +136,7 @@ def _sigmoid(self: Tensor) -> Tensor:
   # -|x| is spelled with a select so that the derivative at 0 is right (fabs'(0) = 0)
   x = self.cast(_float_dtype(self.dtype)) if not _is_float(self) else self
   neg = x < 0
-  e = apply("exp", neg.where(x, -x))
+  e = apply(ScalarOp.EXP, neg.where(x, -x))
   return neg.where(_fdiv(e, e + 1), (e + 1).reciprocal())
 
 
@@ -149,8 +151,8 @@ def _logaddexp(self: Tensor, other) -> Tensor:
   a, b = self._broadcasted(other)
   dt = _float_dtype(least_upper_dtype(a.dtype, b.dtype))
   a, b = a.cast(dt), b.cast(dt)
-  d = a.eq(b).where(0, apply("fabs", a - b))  # equal infinities: log(2) past the max, not nan
-  return a.maximum(b) + apply("log1p", apply("exp", -d))
+  d = a.eq(b).where(0, apply(ScalarOp.FABS, a - b))  # equal infinities: log(2) past the max, not nan
+  return a.maximum(b) + apply(ScalarOp.LOG1P, apply(ScalarOp.EXP, -d))
 
 
 def _softplus(self: Tensor, beta=1.0) -> Tensor:
@@ -160,15 +162,15 @@ def _softplus(self: Tensor, beta=1.0) -> Tensor:
 
 
 def _elu(x: Tensor, alpha=1.0) -> Tensor:
-  return (x > 0).where(x, apply("expm1", x) * alpha)
+  return (x > 0).where(x, apply(ScalarOp.EXPM1, x) * alpha)
 
 
 def _celu(x: Tensor, alpha=1.0) -> Tensor:
-  return (x > 0).where(x, apply("expm1", x / alpha) * alpha)
+  return (x > 0).where(x, apply(ScalarOp.EXPM1, x / alpha) * alpha)
 
 
 def _selu(x: Tensor, alpha=1.67326, gamma=1.0507) -> Tensor:
-  return ((x > 0) | x.eq(0)).where(x, apply("expm1", x) * alpha) * gamma
+  return ((x > 0) | x.eq(0)).where(x, apply(ScalarOp.EXPM1, x) * alpha) * gamma
 
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
@@ -181,7 +183,7 @@ def _gelu(self: Tensor, approximate: str = "tanh") -> Tensor:
   if approximate == "none":
     # halve first (erfc <= 2 must not overflow x = 1e308); an opaque 0.5, which tinygrad does not move past the product
     half = Tensor(libm.call(libm.OPAQUE, self.uop.const_like(0.5)))
-    return (self * half) * apply("erfc", self * -math.sqrt(0.5))
+    return (self * half) * apply(ScalarOp.ERFC, self * -math.sqrt(0.5))
   return _ORIGINAL["gelu"](self, approximate)
 
 
@@ -189,34 +191,34 @@ def _copysign(self: Tensor, other) -> Tensor:
   a, b = self._broadcasted(other)
   if not (_is_float(a) or _is_float(b)):
     return _ORIGINAL["copysign"](self, other)
-  return apply("copysign", a, b)
+  return apply(ScalarOp.COPYSIGN, a, b)
 
 
 def _fmod(self: Tensor, x) -> Tensor:
   a, b = self._broadcasted(x)
   if not (_is_float(a) or _is_float(b)):
     return _ORIGINAL["fmod"](self, x)
-  return apply("fmod", a, b)
+  return apply(ScalarOp.FMOD, a, b)
 
 
 def _remainder(a: Tensor, b: Tensor) -> Tensor:
   """numpy's ``remainder`` (sign of the divisor), exact: from C ``fmod``."""
-  r = apply("fmod", a, b)
+  r = apply(ScalarOp.FMOD, a, b)
   r, b = r._broadcasted(b)
   flip = (r < 0).ne(b < 0)
-  return r.ne(0).where(flip.where(r + b, r), apply("copysign", 0.0, b))
+  return r.ne(0).where(flip.where(r + b, r), apply(ScalarOp.COPYSIGN, 0.0, b))
 
 
 def _floor_divide(a: Tensor, b: Tensor) -> Tensor:
   """numpy's ``floor_divide`` of floats (its ``npy_divmod``): exact where ``floor(a / b)`` rounds wrong."""
-  m = apply("fmod", a, b)
+  m = apply(ScalarOp.FMOD, a, b)
   a, b = a.cast(m.dtype), b.cast(m.dtype)
   q = _fdiv(a - m, b)
   q = (m.ne(0) & (b < 0).ne(m < 0)).where(q - 1, q)
-  f = apply("floor", q)
+  f = apply(ScalarOp.FLOOR, q)
   f = (q - f > 0.5).where(f + 1, f)
   ab = _fdiv(a, b)
-  res = q.ne(0).where(f, apply("copysign", 0.0, ab))
+  res = q.ne(0).where(f, apply(ScalarOp.COPYSIGN, 0.0, ab))
   return b.eq(0).where(ab, res)
 
 
@@ -231,7 +233,7 @@ def _pow(self: Tensor, x, reverse: bool = False) -> Tensor:
   base, exponent = self._broadcasted(x, reverse=reverse)
   if not (_is_float(base) or _is_float(exponent)):
     return _ORIGINAL["pow"](self, x, reverse)
-  return apply("pow", base, exponent)  # C pow: tinygrad rewrites POW into exp2(log2(b) * e) in loop kernels
+  return apply(ScalarOp.POW, base, exponent)  # C pow: tinygrad rewrites POW into exp2(log2(b) * e) in loop kernels
 
 
 def _div(self: Tensor, x, reverse: bool = False, rounding_mode=None) -> Tensor:
@@ -249,13 +251,15 @@ def _div(self: Tensor, x, reverse: bool = False, rounding_mode=None) -> Tensor:
   return _ORIGINAL["div"](self, x, reverse, rounding_mode)
 
 
+# Tensor method -> anvil's version while tracing (a method tinygrad lacks, like ``log1p``, exists only then)
 OVERRIDES: dict[str, Callable] = {
-  **{n: _unary(n) for n in ("cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh",
-                            "exp", "log", "log10", "erf")},
-  "abs": _float_only("abs", lambda x: apply("fabs", x)),
-  "floor": _float_only("floor", lambda x: apply("floor", x)),
-  "ceil": _float_only("ceil", lambda x: apply("ceil", x)),
-  "round": _float_only("round", lambda x: apply("round", x)),
+  **{fn.name.lower(): _unary(fn) for fn in (ScalarOp.COS, ScalarOp.TAN, ScalarOp.ASIN, ScalarOp.ACOS, ScalarOp.ATAN,
+                                            ScalarOp.SINH, ScalarOp.COSH, ScalarOp.TANH, ScalarOp.ASINH, ScalarOp.ACOSH,
+                                            ScalarOp.ATANH, ScalarOp.EXP, ScalarOp.LOG, ScalarOp.LOG10, ScalarOp.ERF)},
+  "abs": _float_only("abs", lambda x: apply(ScalarOp.FABS, x)),
+  "floor": _float_only("floor", lambda x: apply(ScalarOp.FLOOR, x)),
+  "ceil": _float_only("ceil", lambda x: apply(ScalarOp.CEIL, x)),
+  "round": _float_only("round", lambda x: apply(ScalarOp.ROUND, x)),
   "sign": _float_only("sign", _sign),
   "relu": _float_only("relu", _relu),
   "relu6": _float_only("relu6", _relu6),
@@ -277,7 +281,7 @@ OVERRIDES: dict[str, Callable] = {
   "__le__": _le,
   "__ge__": _ge,
 }
-_ORIGINAL.update({n: Tensor.__dict__[n] for n in OVERRIDES})
+_ORIGINAL.update({n: Tensor.__dict__[n] for n in OVERRIDES if n in Tensor.__dict__})
 _LOCK = threading.RLock()
 _depth = 0
 
@@ -296,5 +300,8 @@ def traced_math() -> Iterator[None]:
     finally:
       _depth -= 1
       if _depth == 0:
-        for n, fn in _ORIGINAL.items():
-          setattr(Tensor, n, fn)
+        for n in OVERRIDES:
+          if n in _ORIGINAL:
+            setattr(Tensor, n, _ORIGINAL[n])
+          else:
+            delattr(Tensor, n)

@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from anvil._tinygrad.autodiff import jacobian_pattern, vjp_tensors
+from anvil._tinygrad.autodiff import vjp_tensors
+from anvil._tinygrad.sparsity import jacobian_pattern
 from anvil.ad._seeding import check_differentiable, color_seeds, forward_directions, reverse_directions, single_output
 from anvil.ad.coloring import color_columns, color_rows
 from anvil.errors import ArgumentError, NoPatternRuleError, ShapeError

@@ -19,7 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from anvil._tinygrad import TraceError
-from anvil._tinygrad.autodiff import exact_jacobian_pattern, jvp_tensors, vjp_tensors, with_traced
+from anvil._tinygrad.autodiff import jvp_tensors, vjp_tensors, with_traced
+from anvil._tinygrad.sparsity import exact_jacobian_pattern
 from anvil.ad._seeding import check_differentiable, color_seeds, forward_directions, single_output
 from anvil.ad.coloring import color_columns, num_colors, star_coloring, star_recovery
 from anvil.errors import ArgumentError, ShapeError

@@ -1,4 +1,8 @@
-"""``ScalarGraph`` -> one straight-line C++ kernel, wrapped as an IR ``Program`` (no intermediates)."""
+"""``ScalarGraph`` -> one straight-line C++ kernel, wrapped as an IR ``Program`` (no intermediates).
+
+Each node's C++ expression is its op's row (``ScalarOp.emit``); this module orders, inlines and
+splits the statements.
+"""
 
 from __future__ import annotations
 
@@ -6,48 +10,9 @@ import math
 from collections.abc import Sequence
 
 from anvil.codegen.emit import cpp_literal
-from anvil.ir.mathfn import MATH_FUNCTIONS, c_call
 from anvil.ir.program import BufferSpec, Kernel, Program, Role
-from anvil.ir.scalar import CONST, INPUT, ZERO, Node, ScalarGraph
+from anvil.ir.scalar import Node, ScalarGraph, ScalarOp
 from anvil.ir.types import SCALAR_TYPES
-
-_INFIX = {"add": "+", "sub": "-", "mul": "*", "fdiv": "/", "lt": "<", "ne": "!=", "eq": "==", "and": "&",
-          "or": "|", "xor": "^", "shl": "<<", "shr": ">>"}
-_LIBM = {"sqrt": "sqrt", "sin": "sin", "exp2": "exp2", "log2": "log2", "trunc": "trunc", "pow": "pow"}
-
-
-def _call(fn: str, dtype: str, args: Sequence[str]) -> str:
-  return f"{fn}{'f' if dtype == 'float32' else ''}({', '.join(args)})"
-
-
-def _expr(op: str, dtype: str, a: list[str]) -> str:
-  ct = SCALAR_TYPES[dtype].ctype
-  if op in _INFIX:
-    return f"({a[0]} {_INFIX[op]} {a[1]})"
-  if op in _LIBM:
-    return _call(_LIBM[op], dtype, a)
-  if op in MATH_FUNCTIONS:
-    return c_call(MATH_FUNCTIONS[op], dtype, a)
-  if op == "neg":
-    return f"(-{a[0]})"
-  if op == "recip":
-    return f"(({ct})1 / {a[0]})"
-  if op == "max":  # NaN-propagating for floats (numpy's maximum)
-    return f"anvil_detail::maximum<{ct}>({a[0]}, {a[1]})"
-  if op == "where":
-    return f"({a[0]} ? {a[1]} : {a[2]})"
-  if op == "mulacc":
-    return f"(({a[0]} * {a[1]}) + {a[2]})"
-  if op == "cast":
-    return f"({a[0]} != 0)" if dtype == "bool" else f"static_cast<{ct}>({a[0]})"
-  if op in _INT_DIVISION:
-    if op in ("cdiv", "cmod") and dtype.startswith("float"):
-      return f"({a[0]} / {a[1]})" if op == "cdiv" else _call("fmod", dtype, a)
-    return f"anvil_detail::{op}<{ct}>({a[0]}, {a[1]})"
-  raise NotImplementedError(f"scalar op {op}")
-
-
-_INT_DIVISION = ("cdiv", "cmod", "floordiv", "floormod")  # anvil_detail helpers: defined for x / 0 and MIN / -1
 
 
 def _fuse_divisions(nodes: list[Node], uses: list[int], live: list[bool]) -> list[Node]:
@@ -55,12 +20,12 @@ def _fuse_divisions(nodes: list[Node], uses: list[int], live: list[bool]) -> lis
   division, as numpy and the loop kernels compute it (no ``1/b`` overflow for a subnormal ``b``)."""
   out = list(nodes)
   for i, node in enumerate(nodes):
-    if not live[i] or node.op != "mul" or not node.dtype.startswith("float"):
+    if not live[i] or node.op is not ScalarOp.MUL or not node.dtype.startswith("float"):
       continue
     for k in (1, 0):
       r = node.args[k]
-      if nodes[r].op == "recip" and uses[r] == 1:
-        out[i] = Node("fdiv", node.dtype, (node.args[1 - k], nodes[r].args[0]))
+      if nodes[r].op is ScalarOp.RECIP and uses[r] == 1:
+        out[i] = Node(ScalarOp.FDIV, node.dtype, (node.args[1 - k], nodes[r].args[0]))
         uses[r], live[r] = 0, False
         break
   return out
@@ -108,7 +73,7 @@ def scalar_program(name: str, graph: ScalarGraph, in_specs: Sequence[tuple[tuple
   part: dict[int, int] = {}
   count = 0
   for i, node in enumerate(nodes):
-    if live[i] and node.op not in (CONST, ZERO) and not (node.op == INPUT and uses[i] <= 1):
+    if live[i] and node.op not in (ScalarOp.CONST, ScalarOp.ZERO) and not (node.op is ScalarOp.INPUT and uses[i] <= 1):
       part[i] = count // chunk
       count += 1
   nparts = max(1, -(-count // chunk))
@@ -144,7 +109,7 @@ def scalar_program(name: str, graph: ScalarGraph, in_specs: Sequence[tuple[tuple
 
     def ref(n: int, p: int = p, inline: dict[int, str] = inline) -> str:
       node = nodes[n]
-      if node.op in (CONST, ZERO):
+      if node.op is ScalarOp.CONST or node.op is ScalarOp.ZERO:
         return _literal(node.value, SCALAR_TYPES[node.dtype])
       if n not in part:  # an input read in place
         return f"in{node.value[0]}[{node.value[1]}]"  # type: ignore[index]
@@ -156,10 +121,10 @@ def scalar_program(name: str, graph: ScalarGraph, in_specs: Sequence[tuple[tuple
     for i in (i for i in part if part[i] == p):
       node = nodes[i]
       ct = SCALAR_TYPES[node.dtype].ctype
-      if node.op == INPUT:
+      if node.op is ScalarOp.INPUT:
         expr = f"in{node.value[0]}[{node.value[1]}]"  # type: ignore[index]
       else:
-        expr = _expr(node.op, node.dtype, [ref(a) for a in node.args])
+        expr = node.op.emit(node.dtype, [ref(a) for a in node.args], [nodes[a].dtype for a in node.args])
         d = 1 + max((depth.get(a, 0) for a in node.args), default=0)
         if uses[i] == 1 and i not in spill and d <= MAX_INLINE_DEPTH:  # single use: inline into its consumer
           inline[i], depth[i] = expr, d

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# node op codes (the ALU vocabulary, independent of tinygrad)
-INPUT, CONST = "input", "const"
-# A structural (symbolic) zero: a zero that automatic differentiation introduced (a seed entry, the
-# tangent of something that does not depend on the input). Unlike an IEEE constant 0.0 it absorbs
-# products (``x * ZERO`` is ``ZERO`` even when x is inf or NaN), like JAX's symbolic zeros.
-ZERO = "zero"
+from anvil.ir.scalar_op import LEAVES, MATH_FUNCTIONS, ScalarOp
+
+__all__ = ["LEAVES", "MATH_FUNCTIONS", "Node", "ScalarGraph", "ScalarOp"]
+
+# The leaves: ``ScalarOp.INPUT`` (an input element), ``ScalarOp.CONST`` (an IEEE constant) and
+# ``ScalarOp.ZERO``: a structural (symbolic) zero, one that automatic differentiation introduced (a
+# seed entry, the tangent of something that does not depend on the input). Unlike an IEEE constant
+# 0.0 it absorbs products (``x * ZERO`` is ``ZERO`` even when x is inf or NaN), like JAX's symbolic zeros.
 
 
 @dataclass(frozen=True)
@@ -23,10 +25,16 @@ class Node:
   """``op`` on ``args`` (node ids), result of type ``dtype`` (numpy name). ``value`` holds a constant
   (a Python number; ``0.0`` for ``ZERO``) or, for an input, ``(input index, flat element index)``."""
 
-  op: str
+  op: ScalarOp
   dtype: str
   args: tuple[int, ...] = ()
   value: object = None
+
+  def __post_init__(self) -> None:
+    if type(self.op) is not ScalarOp:
+      raise TypeError(f"scalar IR: a node's op must be a ScalarOp, got {self.op!r}")
+    if len(self.args) != self.op.arity:
+      raise ValueError(f"scalar IR: {self.op!r} takes {self.op.arity} operands, got {len(self.args)}")
 
 
 @dataclass

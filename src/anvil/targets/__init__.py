@@ -27,7 +27,7 @@ class Target:
     name: the ``device`` string users pass (``"CPU"``).
     title: how messages name it (``"Metal"``).
     renderer: zero-argument factory of the tinygrad renderer for its kernels (``anvil._tinygrad.renderer``).
-    lowerings: the lowerings its code can be (``anvil._tinygrad.lower.LOWERINGS`` or a subset); when
+    lowerings: the lowerings its code can be (``anvil.lower.policy.LOWERINGS`` or a subset); when
       ``"auto"`` is not among them, ``"auto"`` means the first.
     float64: whether float64 inputs and constants are allowed.
     emitter: ``(name, program, doc=, extra_header=) -> emitter`` with ``header_code()``, ``source_code()``,

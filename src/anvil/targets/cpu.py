@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from anvil._tinygrad.lower import LOWERINGS
 from anvil._tinygrad.renderer import c_renderer
 from anvil.codegen.emit import FunctionEmitter
+from anvil.lower.policy import LOWERINGS
 from anvil.targets import Target, register
 
 

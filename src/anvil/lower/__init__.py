@@ -1,0 +1,1 @@
+"""Lowering: which form a traced function takes in the IR (``policy``)."""

@@ -100,10 +100,12 @@ UNARY: dict[str, Case] = {
   "acosh": Case(_t("acosh"), np.arccosh, "above1"),
   "atanh": Case(_t("atanh"), np.arctanh, "unit"),
   "exp": Case(_t("exp"), np.exp, "exp"),
+  "expm1": Case(_t("expm1"), np.expm1, "exp"),
   "exp2": Case(_t("exp2"), np.exp2, "exp2"),
   "log": Case(_t("log"), np.log, "positive"),
   "log2": Case(_t("log2"), np.log2, "positive"),
   "log10": Case(_t("log10"), np.log10, "positive"),
+  "log1p": Case(_t("log1p"), np.log1p, "above_minus1"),
   "sqrt": Case(_t("sqrt"), np.sqrt, "positive"),
   "rsqrt": Case(_t("rsqrt"), _ld(lambda x: 1 / np.sqrt(x)), "positive"),
   "reciprocal": Case(_t("reciprocal"), np.reciprocal, "positive"),
@@ -184,6 +186,9 @@ def domain(key: str, n: int, rng: np.random.Generator, dtype=np.float64) -> np.n
   elif key == "positive":
     parts = [_log_uniform(rng, 1e-37 if f32 else 1e-300, big, 2 * k), 1 + _signs(rng, _log_uniform(rng, 1e-7 if f32 else 1e-16,
                                                                                                       0.1, k)), [1.0, 2.0]]
+  elif key == "above_minus1":
+    edge = -1 + _log_uniform(rng, 1e-7 if f32 else 1e-16, 1e-1, k // 2)
+    parts = [u(-1, 1, k), edge, _log_uniform(rng, 1, big, k), tiny, [0.0, -1.0, -0.5]]
   elif key == "erf":
     parts = [u(-6, 6, 2 * k), _signs(rng, u(6, 30, k // 2)), tiny, [0.0]]
   elif key == "act":

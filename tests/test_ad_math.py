@@ -22,7 +22,7 @@ RNG = np.random.default_rng(99)
 # derivative test points: (low, high) away from kinks, poles and discontinuities
 RANGES = {
   "asin": (-0.9, 0.9), "acos": (-0.9, 0.9), "atanh": (-0.9, 0.9), "acosh": (1.2, 3.0),
-  "log": (0.3, 3.0), "log2": (0.3, 3.0), "log10": (0.3, 3.0), "sqrt": (0.3, 3.0), "rsqrt": (0.3, 3.0),
+  "log": (0.3, 3.0), "log1p": (-0.7, 3.0), "log2": (0.3, 3.0), "log10": (0.3, 3.0), "sqrt": (0.3, 3.0), "rsqrt": (0.3, 3.0),
   "reciprocal": (0.3, 3.0), "tan": (-1.2, 1.2), "relu6": (0.5, 5.5), "hardtanh": (-0.9, 0.9),
 }
 KINKS = {"abs": [0.0], "sign": [0.0], "relu": [0.0], "relu6": [0.0, 6.0], "hardtanh": [-1.0, 1.0], "leaky_relu": [0.0],

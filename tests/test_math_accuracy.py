@@ -100,6 +100,27 @@ def test_tinygrad_methods_restored_after_tracing() -> None:
   assert av.Tensor.__dict__["cos"] is before
 
 
+
+def test_log1p_expm1_are_methods_only_while_tracing() -> None:
+  """tinygrad's Tensor has neither method: anvil adds them while tracing and removes them after (also on error)."""
+  assert "log1p" not in av.Tensor.__dict__ and "expm1" not in av.Tensor.__dict__
+  f = av.NumericalFunction("log1p_expm1", lambda x: (x.log1p(), x.expm1()), (Arg(3),))
+  x = np.array([1e-20, -0.5, 3.0])
+  a, b = f(x)
+  assert a[0] == 1e-20 and b[0] == 1e-20  # log(1 + x) and exp(x) - 1 would give 0
+  np.testing.assert_allclose(a, np.log1p(x), rtol=2e-16)
+  np.testing.assert_allclose(b, np.expm1(x), rtol=2e-16)
+  assert "log1p" not in av.Tensor.__dict__ and "expm1" not in av.Tensor.__dict__
+
+  def bad(x):
+    x.log1p()
+    raise KeyError("boom")
+
+  with pytest.raises(KeyError):
+    _ = av.NumericalFunction("log1p_raises", bad, (Arg(2),)).lowered
+  assert "log1p" not in av.Tensor.__dict__
+
+
 if __name__ == "__main__":  # print the table: python tests/test_math_accuracy.py
   for dt in (np.float64, np.float32):
     for low in ("kernels", "scalar"):

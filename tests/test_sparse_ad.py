@@ -423,3 +423,26 @@ def test_structural_zeros_are_exact() -> None:
   np.testing.assert_array_equal(with_traced("z", f, [((3,), av.dtypes.float64)], tensor_level)[[0, 3, 4, 5, 6, 7]],
                                 expect[[0, 3, 4, 5, 6, 7]])
   assert math.isclose(spjacobian(fn)(np.array([0.3, 1.0, 2.0])).toarray()[4, 0], math.cos(0.3))
+
+
+@pytest.mark.parametrize("fn", ["log1p", "expm1", "exp"])
+def test_zero_preserving_functions_keep_structural_zeros(fn: str) -> None:
+  """``log1p(0) = expm1(0) = 0``: zeros of a constant stay zeros through them (``exp(0) = 1`` does not), at the
+  element level and the tensor level."""
+  A = np.array([[0.5, 0.0, 0.0], [0.0, 0.0, -0.25], [0.0, 1.5, 0.0]])
+
+  def f(x):
+    return getattr(Tensor(A), fn)() @ x
+
+  expect = A != 0 if fn != "exp" else np.ones((3, 3), dtype=bool)
+  np.testing.assert_array_equal(jacobian_sparsity(av.NumericalFunction(f"sp_{fn}", f, (av.Arg(3),))).toarray(), expect)
+
+  def both(xs, outs):
+    return scalar_jacobian_pattern(outs[0], xs[0]), jacobian_pattern(outs[0], xs[0])
+
+  for pattern in with_traced(f"sp_{fn}_levels", f, [((3,), av.dtypes.float64)], both):
+    np.testing.assert_array_equal(pattern, expect)
+  x = np.array([0.3, -1.0, 2.0])
+  J = spjacobian(av.NumericalFunction(f"spj_{fn}", f, (av.Arg(3),)))(x).toarray()
+  np.testing.assert_allclose(J, getattr(np, fn)(A), rtol=1e-15)
+

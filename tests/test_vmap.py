@@ -96,6 +96,15 @@ def test_vmap_of_jacobian_and_gradient() -> None:
     np.testing.assert_allclose(gbs[b], G1(XS[b]), rtol=1e-12)
 
 
+@pytest.mark.parametrize("lowering", ["scalar", "kernels"])
+def test_vmap_of_log1p_expm1_and_their_gradient(lowering: str) -> None:
+  f = av.NumericalFunction(f"vm_l1p_{lowering}", lambda x: (x.log1p() * x.expm1()).sum(), (av.Arg(3),), lowering=lowering)
+  xs = RNG.uniform(-0.5, 2.0, (NB, 3))
+  np.testing.assert_allclose(svmap(f, NB)(xs), (np.log1p(xs) * np.expm1(xs)).sum(axis=1), rtol=1e-14)
+  g = np.expm1(xs) / (1 + xs) + np.log1p(xs) * np.exp(xs)
+  np.testing.assert_allclose(svmap(gradient(f), NB)(xs), g, rtol=1e-13)
+
+
 def test_jacobian_of_vmap() -> None:
   f = av.NumericalFunction("vm_g", lambda x: x.sin() * x.sum(), (av.Arg(2),))
   fb = svmap(f, 3)  # (3, 2) -> (3, 2)

@@ -5,6 +5,7 @@ methods replace tinygrad's versions on ``Tensor``; outside tracing tinygrad is u
 
 - ``cos``, ``tan``, ``exp``, ``log``, ``tanh``, ``asin``, ``erf``, ... become one libm call each
   (``libm.call``), instead of tinygrad's compositions of ``sin``/``exp2``/``log2``/polynomials;
+  ``log1p`` and ``expm1``, which tinygrad's Tensor lacks, are methods while tracing;
 - ``abs``, ``floor``, ``ceil``, ``round`` (half to even) of floats: ``fabs``/``floor``/``ceil``/``nearbyint``;
 - ``sigmoid``, ``softplus``, ``logaddexp``, ``elu``, ``celu``, ``selu``, ``gelu``: accurate formulas
   over those calls (``log1p``/``expm1``/``erfc`` where the naive formula cancels);
@@ -255,7 +256,8 @@ def _div(self: Tensor, x, reverse: bool = False, rounding_mode=None) -> Tensor:
 OVERRIDES: dict[str, Callable] = {
   **{fn.name.lower(): _unary(fn) for fn in (ScalarOp.COS, ScalarOp.TAN, ScalarOp.ASIN, ScalarOp.ACOS, ScalarOp.ATAN,
                                             ScalarOp.SINH, ScalarOp.COSH, ScalarOp.TANH, ScalarOp.ASINH, ScalarOp.ACOSH,
-                                            ScalarOp.ATANH, ScalarOp.EXP, ScalarOp.LOG, ScalarOp.LOG10, ScalarOp.ERF)},
+                                            ScalarOp.ATANH, ScalarOp.EXP, ScalarOp.EXPM1, ScalarOp.LOG, ScalarOp.LOG10,
+                                            ScalarOp.LOG1P, ScalarOp.ERF)},
   "abs": _float_only("abs", lambda x: apply(ScalarOp.FABS, x)),
   "floor": _float_only("floor", lambda x: apply(ScalarOp.FLOOR, x)),
   "ceil": _float_only("ceil", lambda x: apply(ScalarOp.CEIL, x)),

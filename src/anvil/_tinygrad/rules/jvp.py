@@ -4,8 +4,8 @@
 structurally zero) and ``tan`` (every tangent so far). ``None``: structurally zero. Only float nodes
 (and STACK) reach a rule. Rules are written as "tangent * (primal-only factor)": the factor is built
 once and shared by every direction of a batched or colored JVP (and hash-consed in scalar code), so
-each direction costs one multiply per op, like CasADi's forward mode. Elementwise functions with a
-row in ``PARTIALS`` share one rule (``_by_partials``).
+each direction costs one multiply per op, like CasADi's forward mode. Every ALU op and libm call with
+a row in ``PARTIALS`` gets the same rule, "tangent times partial", unless it has its own below.
 """
 
 from __future__ import annotations
@@ -182,6 +182,7 @@ def _no_derivative(u: UOp, ts: list, tan: dict) -> UOp | None:
 
 
 JVP: dict[Ops, Rule] = {
+  **{op: _by_partials for op, sop in ALU.items() if sop in PARTIALS},  # unary ALU ops: tangent * partial
   **dict.fromkeys((*GroupOp.Movement, Ops.COPY, Ops.CONTIGUOUS, Ops.CONTIGUOUS_BACKWARD), _same_op),
   Ops.STACK: _stack,
   Ops.REDUCE: _reduce,
@@ -193,7 +194,6 @@ JVP: dict[Ops, Rule] = {
   Ops.MUL: _mul,
   Ops.MULACC: _mulacc,
   Ops.FDIV: _fdiv,
-  **dict.fromkeys((Ops.RECIPROCAL, Ops.SQRT, Ops.SIN, Ops.EXP2, Ops.LOG2), _by_partials),
   Ops.POW: _pow,
   Ops.MAX: _max,
   Ops.WHERE: _where,

@@ -57,12 +57,13 @@ def _np_dtype(dt: DType) -> np.dtype:
     raise _Unknown(f"dtype {dt}") from None
 
 
-def _ints(u: UOp) -> tuple[int, ...]:
+def shape_ints(u: UOp) -> tuple[int, ...]:
+  """A shape-like argument (a CONST or a STACK of CONSTs, e.g. of PAD or SHRINK) as ints; ``ValueError`` otherwise."""
   if u.op is Ops.CONST:
     return (int(u.arg),)
   if u.op is Ops.STACK:
-    return tuple(v for s in u.src for v in _ints(s))
-  raise _Unknown(f"shape argument {u.op}")
+    return tuple(v for s in u.src for v in shape_ints(s))
+  raise ValueError(f"non-constant shape argument {u.op}")
 
 
 def _floor_int(fn: Callable) -> Callable:
@@ -148,12 +149,12 @@ def _eval(u: UOp, memo: dict[UOp, np.ndarray | None]) -> np.ndarray | None:
   if op is Ops.FLIP:
     return value(0)[tuple(slice(None, None, -1) if f else slice(None) for f in u.arg)]
   if op is Ops.SHRINK:
-    begins, sizes = _ints(u.src[1]), _ints(u.src[2])
+    begins, sizes = shape_ints(u.src[1]), shape_ints(u.src[2])
     return value(0)[tuple(slice(b, b + n) for b, n in zip(begins, sizes, strict=True))]
   if op is Ops.PAD:
     x = value(0)
     out = np.zeros(shape, dtype=x.dtype)
-    out[tuple(slice(lo, lo + n) for lo, n in zip(_ints(u.src[1]), x.shape, strict=True))] = x
+    out[tuple(slice(lo, lo + n) for lo, n in zip(shape_ints(u.src[1]), x.shape, strict=True))] = x
     return out
   if op is Ops.CAST:
     with np.errstate(all="ignore"):

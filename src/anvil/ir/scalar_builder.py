@@ -114,16 +114,13 @@ ZERO_RULES: dict[ScalarOp, Rule] = {
 }
 
 
-def _mul_one(b: Builder, dt: str, args: tuple[int, ...], vals: Sequence[Node]) -> int | None:
-  if not _float(dt):
-    return None
-  return args[1] if _is_const(vals[0], 1) else args[0] if _is_const(vals[1], 1) else None
-
-
-def _add_zero(b: Builder, dt: str, args: tuple[int, ...], vals: Sequence[Node]) -> int | None:
-  if not _float(dt):
-    return None
-  return args[1] if _is_const(vals[0], 0) else args[0] if _is_const(vals[1], 0) else None
+def _drop_unit(unit: float) -> Rule:
+  """``unit op x`` and ``x op unit`` are ``x`` (floats: ``x * 1``, ``x + 0``)."""
+  def rule(b: Builder, dt: str, args: tuple[int, ...], vals: Sequence[Node]) -> int | None:
+    if not _float(dt):
+      return None
+    return args[1] if _is_const(vals[0], unit) else args[0] if _is_const(vals[1], unit) else None
+  return rule
 
 
 def _sub_const_zero(b: Builder, dt: str, args: tuple[int, ...], vals: Sequence[Node]) -> int | None:
@@ -144,8 +141,8 @@ def _select(b: Builder, dt: str, args: tuple[int, ...], vals: Sequence[Node]) ->
 
 
 SIMPLIFY: dict[ScalarOp, Rule] = {
-  ScalarOp.MUL: _mul_one,
-  ScalarOp.ADD: _add_zero,
+  ScalarOp.MUL: _drop_unit(1),
+  ScalarOp.ADD: _drop_unit(0),
   ScalarOp.SUB: _sub_const_zero,
   ScalarOp.FDIV: _div_by_const,
   ScalarOp.WHERE: _select,

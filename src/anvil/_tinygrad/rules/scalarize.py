@@ -16,7 +16,7 @@ from tinygrad.dtype import dtypes, strong_dtype
 from tinygrad.uop.ops import Ops, UOp
 
 from anvil._tinygrad import libm
-from anvil._tinygrad.data import buffer_data, holds_data
+from anvil._tinygrad.data import buffer_data, holds_data, shape_ints
 from anvil._tinygrad.dtypes import scalar_type
 from anvil.ir.scalar import ScalarOp
 from anvil.ir.scalar_builder import Builder
@@ -41,15 +41,6 @@ class Unsupported(Exception):
 
 def dtype_name(u: UOp) -> str:
   return scalar_type(strong_dtype(u.dtype)).name
-
-
-def _ints(u: UOp) -> tuple[int, ...]:
-  """A shape-like argument (CONST or STACK of CONSTs) as ints."""
-  if u.op is Ops.CONST:
-    return (int(u.arg),)
-  if u.op is Ops.STACK:
-    return tuple(v for s in u.src for v in _ints(s))
-  raise Unsupported(f"non-constant shape argument {u.op}")
 
 
 def _map(fn, arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -129,12 +120,12 @@ def _store(b: Builder, u: UOp, src: list[np.ndarray], shape) -> np.ndarray:
 
 
 def _shrink(b: Builder, u: UOp, src: list[np.ndarray], shape) -> np.ndarray:
-  begins, sizes = _ints(u.src[1]), _ints(u.src[2])  # (offsets, result shape)
+  begins, sizes = shape_ints(u.src[1]), shape_ints(u.src[2])  # (offsets, result shape)
   return src[0][tuple(slice(b0, b0 + n) for b0, n in zip(begins, sizes))]
 
 
 def _pad(b: Builder, u: UOp, src: list[np.ndarray], shape) -> np.ndarray:
-  before = _ints(u.src[1])  # (offsets, result shape)
+  before = shape_ints(u.src[1])  # (offsets, result shape)
   out = np.full(shape, b.const(0, dtype_name(u)), dtype=object)
   out[tuple(slice(lo, lo + n) for lo, n in zip(before, src[0].shape))] = src[0]
   return out

@@ -34,6 +34,7 @@ def test_a_misspelled_op_fails_loudly() -> None:
     Node("add", F64, (0, 1))  # type: ignore[arg-type]
   with pytest.raises(ValueError, match="takes 2 operands"):
     Node(ScalarOp.ADD, F64, (0,))
+  assert len(ScalarOp) == len(ScalarOp.__members__)  # no two rows collapsed into one op
 
 
 def test_every_op_has_a_cpp_form() -> None:

@@ -76,7 +76,7 @@ def _compare(fn: Callable[[object, object], bool]) -> Fold:
   return lambda op, t, vals: bool(fn(vals[0], vals[1]))
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False)  # identity equality: two rows alike must stay two ops, not Enum aliases
 class OpInfo:
   """One row of the ``ScalarOp`` table (see the module docstring)."""
 

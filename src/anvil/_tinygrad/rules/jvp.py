@@ -36,14 +36,14 @@ def _sum(parts: list[UOp | None]) -> UOp | None:
   return out
 
 
-def tangent_of_call(fn, srcs: tuple[UOp, ...], u: UOp, ts: list[UOp | None]) -> UOp | None:
+def _times_partials(fn, srcs: tuple[UOp, ...], u: UOp, ts: list[UOp | None]) -> UOp | None:
   """``sum_i ts[i] * d fn / d src_i``, over the operands with a tangent and a nonzero partial."""
   parts = PARTIALS[fn](srcs, u)
   return _sum([None if t is None or p is None else t * p for t, p in zip(ts, parts)])
 
 
 def _by_partials(u: UOp, ts: list, tan: dict) -> UOp | None:
-  return tangent_of_call(ALU[u.op], u.src, u, ts)
+  return _times_partials(ALU[u.op], u.src, u, ts)
 
 
 def _call(u: UOp, ts: list, tan: dict) -> UOp | None:
@@ -53,7 +53,7 @@ def _call(u: UOp, ts: list, tan: dict) -> UOp | None:
     return None  # random numbers
   if fn in libm.IDENTITIES:
     return ts[0]
-  return tangent_of_call(fn, libm.operands(u), u, ts[:-1])
+  return _times_partials(fn, libm.operands(u), u, ts[:-1])
 
 
 def _zeros(u: UOp) -> UOp:

@@ -23,6 +23,11 @@ __all__ = ["VJP", "vjp_rule"]
 Rule = Callable[[UOp, UOp], "tuple[UOp | None, ...] | None"]
 
 
+def _times_partials(fn: ScalarOp, srcs: tuple[UOp, ...], u: UOp, ctx: UOp) -> tuple[UOp | None, ...]:
+  """``ctx * d fn / d src_i`` for each operand (``None`` where the partial is structurally zero)."""
+  return tuple(None if p is None else ctx * p for p in PARTIALS[fn](srcs, u))
+
+
 def _call(u: UOp, ctx: UOp) -> tuple[UOp | None, ...] | None:
   """A libm call node: the id source gets ``None``; an identity marker passes the cotangent."""
   fn = libm.name_of(u)
@@ -30,12 +35,11 @@ def _call(u: UOp, ctx: UOp) -> tuple[UOp | None, ...] | None:
     return None
   if fn in libm.IDENTITIES:
     return (ctx, None)
-  parts = PARTIALS[fn](libm.operands(u), u)  # type: ignore[index]
-  return (*(None if p is None else ctx * p for p in parts), None)
+  return (*_times_partials(fn, libm.operands(u), u, ctx), None)  # type: ignore[arg-type]
 
 
 def _sin(u: UOp, ctx: UOp) -> tuple[UOp | None, ...]:
-  return tuple(None if p is None else ctx * p for p in PARTIALS[ScalarOp.SIN](u.src, u))
+  return _times_partials(ScalarOp.SIN, u.src, u, ctx)
 
 
 def _where(u: UOp, ctx: UOp) -> tuple[UOp | None, ...]:

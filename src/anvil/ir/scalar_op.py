@@ -181,6 +181,8 @@ class ScalarOp(Enum):
   def __repr__(self) -> str:
     return f"ScalarOp.{self.name}"
 
+  __hash__ = object.__hash__  # members are singletons: identity hashing, in C (Enum's hashes the name in Python)
+
   def emit(self, dtype: str, args: Sequence[str], arg_dtypes: Sequence[str]) -> str:
     """The C++ expression of this op on rendered operands (``dtype``: the result's numpy name)."""
     if self._emit is not None:

@@ -23,6 +23,7 @@ from anvil.ir.scalar import Node, ScalarGraph, ScalarOp
 __all__ = ["BudgetExceeded", "Builder", "reciprocal_constant"]
 
 CONST, ZERO = ScalarOp.CONST, ScalarOp.ZERO
+_CONSTANTS = frozenset((CONST, ZERO))
 
 
 class BudgetExceeded(Exception):
@@ -62,11 +63,12 @@ class Builder:
   def alu(self, op: ScalarOp, dtype: str, args: tuple[int, ...]) -> int:
     """The node ``op(*args)`` of type ``dtype``, folded where that is exact."""
     vals = [self.graph.nodes[a] for a in args]
-    if any(v.op is ZERO for v in vals) and (rule := ZERO_RULES.get(op)) is not None:
+    kinds = {v.op for v in vals}
+    if ZERO in kinds and (rule := ZERO_RULES.get(op)) is not None:
       r = rule(self, dtype, args, vals)
       if r is not None:
         return r
-    if all(v.op is CONST or v.op is ZERO for v in vals):
+    if kinds <= _CONSTANTS:
       folded = op.fold(dtype, [v.value for v in vals])
       if folded is not None:
         return self.const(folded, dtype)

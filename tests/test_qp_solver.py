@@ -493,3 +493,82 @@ def test_float32_accepts_float64_inputs() -> None:
   r32 = s(*(d.astype(np.float32) if hasattr(d, "astype") else d for d in data))
   assert r64.solved and r32.solved and r64.x.dtype == np.float32
   assert np.allclose(r64.x, r32.x, atol=1e-4)
+
+
+# ----------------------------------------------------------------------------- non-convex P and hostile input
+@cache
+def _nc_solver(backend: str, dtype: str = "float64", with_A: bool = False) -> QPSolver:
+  return QPSolver(f"nc_{backend}_{dtype}_{int(with_A)}", 3, P=(3, 3), A=(1, 3) if with_A else None, backend=backend,
+                  dtype=np.dtype(dtype), cxx_flags=FAST_BUILD).compile()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_non_convex_P_gets_its_own_status(backend: str, dtype: str) -> None:
+  s = _nc_solver(backend, dtype)
+  saddle = np.diag([1.0, -1.0, 2.0])
+  coupled = np.array([[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]])  # eigenvalues 3, -1, 1
+  box = dict(x_l=-np.ones(3), x_u=np.ones(3))
+  for P in (saddle, coupled, -1e-3 * np.eye(3)):
+    for kw in ({}, box):
+      res = s(P=P, q=np.zeros(3), **kw)
+      assert res.status == QPStatus.NON_CONVEX, (P, kw, res.status)
+      assert not res.solved
+      for v in (res.x, res.y, res.z, res.z_box):
+        assert np.isfinite(v).all()
+      assert np.isfinite([res.primal_residual, res.dual_residual, res.duality_gap]).all()
+  # a warm start is the reported iterate
+  res = s(P=saddle, q=np.ones(3), x0=np.full(3, 0.5))
+  assert res.status == QPStatus.NON_CONVEX and np.allclose(res.x, 0.5)
+  # positive semidefinite (singular) P and an LP are convex
+  psd = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+  for P in (psd, np.zeros((3, 3))):
+    res = s(P=P, q=np.ones(3), **box)
+    assert res.status == QPStatus.SOLVED, res.status
+    assert np.allclose(res.x, [-0.5, -0.5, -1.0] if P.any() else -1.0, atol=1e-3)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_non_convex_P_with_equalities(backend: str) -> None:
+  # equality constraints (A'A/delta in the Newton matrix) must not hide the negative curvature of P
+  s = _nc_solver(backend, "float64", with_A=True)
+  res = s(P=np.diag([1.0, -1.0, 1.0]), q=np.zeros(3), A=np.array([[0.0, 1.0, 0.0]]), b=[0.0])
+  assert res.status == QPStatus.NON_CONVEX and np.isfinite(res.x).all()
+
+
+def test_hostile_inputs_name_solver_and_argument() -> None:
+  s = _nc_solver("dense")
+  P, q = np.eye(3), np.zeros(3)
+  with pytest.raises(ValueError, match=r"'nc_dense_float64_0'.*argument q must be real, got complex"):
+    s(P=P, q=np.array([1 + 1j, 0, 0]))
+  with pytest.raises(ValueError, match=r"argument q must be real, got complex"):
+    s(P=P, q=[1j, 0, 0])
+  with pytest.raises(ValueError, match=r"argument P must be real, got complex"):
+    s(P=P * (1 + 0j), q=q)
+  with pytest.raises(ValueError, match=r"argument P must be real, got complex"):
+    s(P=sp.csc_matrix(P * (1 + 0j)), q=q)
+  for bad in (np.nan, np.inf):
+    Pb = P.copy()
+    Pb[0, 0] = bad
+    with pytest.raises(ValueError, match=r"'nc_dense_float64_0'.*argument P has non-finite entries"):
+      s(P=Pb, q=q)
+    with pytest.raises(ValueError, match=r"argument P has non-finite entries"):
+      s(P=sp.csc_matrix(Pb), q=q)
+  with pytest.raises(TypeError, match=r"'nc_dense_float64_0'.*argument q must be a real array of shape \(3,\).*str"):
+    s(P=P, q="abc")
+  with pytest.raises(TypeError, match=r"argument x_l must be a real array"):
+    s(P=P, q=q, x_l=object())
+  # settings: a dict of QPSettings fields is accepted; unknown keys and wrong types are named
+  assert s(P=P, q=q, settings={"max_iter": 3}).solved
+  with pytest.raises(ValueError, match=r"'nc_dense_float64_0'.*settings has unknown key 'foo'.*max_iter"):
+    s(P=P, q=q, settings={"foo": 1})
+  with pytest.raises(TypeError, match=r"'nc_dense_float64_0'.*settings.max_iter must be an int, got str"):
+    s(P=P, q=q, settings={"max_iter": "a"})
+  with pytest.raises(TypeError, match=r"settings.eps_abs must be a real number.*got str"):
+    s(P=P, q=q, settings=QPSettings(eps_abs="1e-3"))
+  with pytest.raises(TypeError, match=r"settings.preconditioner must be a bool"):
+    s(P=P, q=q, settings={"preconditioner": 1})
+  with pytest.raises(TypeError, match=r"settings must be a QPSettings or a dict"):
+    s(P=P, q=q, settings=5)
+  with pytest.raises(ValueError, match=r"QPSolver 'bad_set'.*settings has unknown key 'nope'"):
+    QPSolver("bad_set", 2, settings={"nope": 1})

@@ -17,6 +17,7 @@ enum class Status : int {
   NUMERICS = 4,
   INVALID_INPUT = 5,
   UNSOLVED = 6,
+  NON_CONVEX = 7,       ///< P is not positive semidefinite (checked once per solve, before iterating)
 };
 
 inline const char* status_name(Status s) {
@@ -28,6 +29,7 @@ inline const char* status_name(Status s) {
     case Status::NUMERICS: return "NUMERICS";
     case Status::INVALID_INPUT: return "INVALID_INPUT";
     case Status::UNSOLVED: return "UNSOLVED";
+    case Status::NON_CONVEX: return "NON_CONVEX";
   }
   return "UNKNOWN";
 }

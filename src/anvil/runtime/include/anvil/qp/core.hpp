@@ -129,6 +129,16 @@ class Ipm {
     be_.refinement(st_.iterative_refinement_max_iter, st_.iterative_refinement_eps_rel);
     equilibrate();
     scale_vectors();
+    // convexity: P + shift I (scaled P, shift relative to its largest entry) must admit a Cholesky
+    // factorization; the proximal regularization would otherwise hide negative curvature
+    if (!be_.P_convex(kConvexityShift)) {
+      info.status = Status::NON_CONVEX;
+      start_at(warm);
+      residuals();
+      info.mu = mu();
+      unscale_results();
+      return finish(t0);
+    }
     rho_ = st_.rho_init;
     delta_ = st_.delta_init;
     bool ok = (warm.x != nullptr) ? warm_start(warm) : cold_start();
@@ -184,6 +194,23 @@ class Ipm {
   int m_act_ = 0;
   bool primal_ok_ = false, dual_ok_ = false;
   bool check_solves_ = true;  ///< check (and refine) the solves with the current factorization
+  /// Relative shift of the convexity check: P is taken as convex when P + shift max|P| I is positive
+  /// definite (sqrt(eps): well above the rounding error of a Cholesky factorization of a PSD matrix).
+  static constexpr T kConvexityShift = Settings<T>::single ? T(3.5e-4) : T(1.5e-8);
+
+  // The iterate reported when no iteration runs: the warm-start x (or 0), zero multipliers, unit slacks.
+  void start_at(const WarmStart<T>& w) {
+    for (int j = 0; j < n; ++j) {
+      d_.xh[j] = w.x ? w.x[j] / d_.Dsc[j] : T(0);
+      d_.sbu[j] = d_.sbl[j] = T(1);
+      d_.zbu[j] = d_.zbl[j] = T(0);
+    }
+    for (int i = 0; i < p; ++i) d_.yh[i] = T(0);
+    for (int i = 0; i < m; ++i) {
+      d_.su[i] = d_.sl[i] = T(1);
+      d_.zu[i] = d_.zl[i] = T(0);
+    }
+  }
 
   Info<T> finish(std::chrono::steady_clock::time_point t0) {
     d_.info.solve_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

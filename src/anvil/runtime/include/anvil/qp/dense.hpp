@@ -284,6 +284,41 @@ class DenseBackend {
     return cholesky(U, env);
   }
 
+  // Whether P + shift_rel max|P| I is positive definite (Cholesky within the envelope of P).
+  bool P_convex(T shift_rel) {
+    T pmax = T(0);
+    bool diagonal = true;
+    for (int i = 0; i < N; ++i) {
+      const T* r = w_.Pm.ptr() + std::size_t(i) * N;
+      if (w_.p_lo[i] < i || w_.p_hi[i] > i) diagonal = false;
+      for (int j = w_.p_lo[i]; j <= w_.p_hi[i]; ++j) pmax = max2(pmax, abs(r[j]));
+    }
+    if (!(pmax > T(0))) return true;
+    const T shift = shift_rel * pmax;
+    if (diagonal) {
+      for (int i = 0; i < N; ++i)
+        if (!(w_.Pm[std::size_t(i) * N + i] + shift > T(0))) return false;
+      return true;
+    }
+    int* env = w_.env.ptr();
+    for (int i = 0; i < N; ++i) env[i] = w_.p_hi[i] > i ? w_.p_hi[i] : i;
+    for (int i = 1; i < N; ++i) env[i] = env[i] > env[i - 1] ? env[i] : env[i - 1];
+    T* U = w_.L.ptr();
+    for (int i = 0; i < N; ++i) {
+      const T* pr = w_.Pm.ptr() + std::size_t(i) * N;
+      T* ur = U + std::size_t(i) * N;
+      const int e = env[i] + 1;
+      for (int j = i; j < e; ++j) ur[j] = pr[j];
+      ur[i] += shift;
+      const int last = (i / 4) * 4 + 3 < N ? (i / 4) * 4 + 3 : N - 1;
+      const int ez = env[last] + 1;
+      for (int j = e; j < ez; ++j) ur[j] = T(0);
+    }
+    const bool ok = cholesky(U, env);
+    ata_ready_ = false;  // the next factor() recomputes the envelope of K (and A'A)
+    return ok;
+  }
+
   void solve(const T* rx, const T* ry, const T* rz, T* dx, T* dy, T* dz) {
     const T id = T(1) / w_.delta;
     const T* WG = w_.WG;

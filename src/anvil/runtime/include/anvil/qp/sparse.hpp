@@ -198,6 +198,33 @@ class SparseBackend {
     return ldl();
   }
 
+  // Whether P + shift_rel max|P| I is positive definite: the LDL' of K with A, G zeroed and unit
+  // y/z diagonals (the same symbolic structure) has positive pivots exactly for the x block then.
+  bool P_convex(T shift_rel) {
+    T pmax = T(0);
+    bool diagonal = true;
+    for (int j = 0; j < N; ++j)
+      for (int k = Pat::P_colptr[j]; k < Pat::P_colptr[j + 1]; ++k) {
+        pmax = max2(pmax, abs(w_.Pv[k]));
+        if (Pat::P_rowind[k] != j && w_.Pv[k] != T(0)) diagonal = false;
+      }
+    if (!(pmax > T(0))) return true;
+    const T shift = shift_rel * pmax;
+    if (diagonal) {
+      for (int j = 0; j < N; ++j)
+        for (int k = Pat::P_colptr[j]; k < Pat::P_colptr[j + 1]; ++k)
+          if (!(w_.Pv[k] + shift > T(0))) return false;
+      return true;
+    }
+    T* Kv = w_.Kv.ptr();
+    for (int k = 0; k < Pat::nnz_K; ++k) Kv[k] = T(0);
+    for (int k = 0; k < Pat::nnz_P; ++k) Kv[Pat::map_P[k]] += w_.Pv[k];
+    for (int j = 0; j < N; ++j) Kv[Pat::map_diag[j]] += shift;
+    for (int i = N; i < NK; ++i) Kv[Pat::map_diag[i]] = -T(1);
+    assembled_ = false;  // the next factor() writes the P and A entries again
+    return ldl();
+  }
+
   // Solves K (dx, dy, dz) = (rx, ry, rz) with iterative refinement. The first solve after a
   // factorization is checked (and refined); when it met the tolerance unrefined, the factorization
   // is trusted for its other solves.

@@ -131,7 +131,8 @@ def run_anvil(prob: dict, backend: str, time_limit: float) -> dict:
   except TypeError:  # a version without the time limit
     pass
   s = QPSolver(f"mm_{prob['name'].replace('-', '_')}", n, P=prob["P"], A=prob["Aeq"] if has_A else None,
-               G=prob["G"] if has_G else None, backend=backend, cxx_flags=("-O3", "-march=native"), **kw)
+               G=prob["G"] if has_G else None, backend=backend,
+               cxx_flags=("-O3", "-march=native", *os.environ.get("ANVIL_MM_FLAGS", "").split()), **kw)
   t1 = time.perf_counter()
   s.compile()
   t2 = time.perf_counter()

@@ -35,6 +35,7 @@ class QPStatus(enum.IntEnum):
   INVALID_INPUT = 5
   UNSOLVED = 6
   NON_CONVEX = 7
+  TIME_LIMIT = 8
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class QPSettings:
   iterative_refinement_max_iter: int = 10
   iterative_refinement_eps_rel: float | None = None
   max_factor_retries: int = 10
-  verbose: bool = False
+  time_limit: float = 0.0  # seconds of solve time, checked once per iteration (status TIME_LIMIT); 0: none
 
   def resolved(self, dtype: Any) -> dict[str, float]:
     """All values, with ``None`` replaced by the default for ``dtype`` (float32 or float64)."""
@@ -114,13 +115,17 @@ class QPSettings:
     return settings
 
 
+# the backend-independent headers of anvil/qp/ (exported with every solver)
+_QP_HEADERS = ("common", "core", "ipm", "preconditioner", "residuals", "results", "settings", "variables")
+
 _SETTINGS_ORDER = (
   "eps_abs", "eps_rel", "eps_infeasible", "max_iter", "reg_lower_limit", "rho_init", "delta_init", "tau",
   "preconditioner", "preconditioner_iter", "iterative_refinement_max_iter", "iterative_refinement_eps_rel",
-  "max_factor_retries", "verbose",
+  "max_factor_retries", "time_limit",
 )
 _INT_SETTINGS = {"max_iter", "preconditioner_iter", "iterative_refinement_max_iter", "max_factor_retries"}
-_BOOL_SETTINGS = {"preconditioner", "verbose"}
+_BOOL_SETTINGS = {"preconditioner"}
+_DOUBLE_SETTINGS = {"time_limit"}  # double in C++ whatever the solver's precision
 _INFO_FIELDS = ("status", "iterations", "factorizations", "primal_residual", "dual_residual", "duality_gap",
                 "objective", "rho", "delta", "mu", "solve_time")
 
@@ -251,7 +256,7 @@ class QPSolver(FunctionBase):
 
   @property
   def runtime_headers(self) -> set[str]:
-    return {"anvil/qp/common.hpp", "anvil/qp/core.hpp", f"anvil/qp/{self.backend}.hpp"}
+    return {f"anvil/qp/{h}.hpp" for h in _QP_HEADERS} | {f"anvil/qp/{self.backend}.hpp", f"anvil/qp/{self.backend}/kkt.hpp"}
 
   def _settings_cpp(self, indent: str = "  ") -> str:
     vals = self.settings.resolved(self.dtype)
@@ -262,6 +267,8 @@ class QPSolver(FunctionBase):
         out.append(f"{indent}s.{k} = {'true' if v else 'false'};")
       elif k in _INT_SETTINGS:
         out.append(f"{indent}s.{k} = {int(v)};")
+      elif k in _DOUBLE_SETTINGS:
+        out.append(f"{indent}s.{k} = {float(v)!r};")
       else:
         out.append(f"{indent}s.{k} = Scalar({float(v)!r});")
     return "\n".join(out)

@@ -1,0 +1,470 @@
+// anvil QP solver: the proximal interior-point iteration shared by the dense and sparse backends.
+//
+//   min 1/2 x'Px + q'x   s.t.  Ax = b,  h_l <= Gx <= h_u,  x_l <= x <= x_u
+//
+// Algorithm (after PIQP, Schwan et al., CDC 2023): an infeasible primal-dual interior-point
+// method whose Newton systems carry the proximal-method-of-multipliers regularization
+//
+//   [ P + rho I + B   A'        G'        ] [dx]   [rx]
+//   [ A               -delta I            ] [dy] = [ry]
+//   [ G                         -W^{-1}   ] [dz]   [rz]
+//
+// (B: eliminated box terms, W: eliminated inequality slacks), with the proximal centres moved to
+// the current iterate after every step. The regularization keeps the system quasi-definite, so
+// rank-deficient equalities, LPs and degenerate problems need no special treatment. Every
+// inequality kind is a SlackBlock (variables.hpp); infinite bounds are masked out.
+// Mehrotra predictor-corrector (PIQP-style centred starting point), Ruiz equilibration
+// (preconditioner.hpp), infeasibility detection from the change of the iterates (residuals.hpp).
+// On any failure the best finite iterate is returned. No heap allocation, no exceptions.
+//
+// Backend interface (dense/kkt.hpp, sparse/kkt.hpp):
+//   bool data_finite();  void norms(...); void scale(...); void scale_P(T c);   // preconditioner.hpp
+//   void P_mul(x, out), A_mul, At_mul, G_mul, Gt_mul;
+//   bool P_convex(T shift_rel);                 // P + shift_rel max|P| I positive definite
+//   void refinement(int max_iter, T eps_rel);   // iterative refinement inside solve()
+//   bool factor(T rho, T delta, const T* box_weight, const T* ineq_weight);   // false: not quasi-definite
+//   void solve(const T* rx, const T* ry, const T* rz, T* dx, T* dy, T* dz);
+#pragma once
+#include <chrono>
+#ifdef ANVIL_QP_TRACE
+#include <cstdio>
+#endif
+
+#include "anvil/qp/preconditioner.hpp"
+#include "anvil/qp/residuals.hpp"
+
+namespace anvil {
+namespace qp {
+
+template <typename T, int N, int P, int M, typename Backend>
+class Ipm {
+ public:
+  Ipm(CoreData<T, N, P, M>& d, Backend& be, const Settings<T>& st, const ProblemVectors<T>& pv)
+      : d_(d), be_(be), st_(st), pv_(pv) {}
+
+  Info<T> run(const WarmStart<T>& warm) {
+    t0_ = std::chrono::steady_clock::now();
+    Info<T>& info = d_.info;
+    info = Info<T>();
+    if (!validate()) {
+      info.status = Status::INVALID_INPUT;
+      return finish();
+    }
+    be_.refinement(st_.iterative_refinement_max_iter, st_.iterative_refinement_eps_rel);
+    detail::equilibrate(d_, be_, st_, pv_);
+    m_act_ = detail::scale_vectors(d_, pv_);
+    // convexity: the proximal regularization would otherwise hide negative curvature of P
+    if (!be_.P_convex(K::convexity_shift)) {
+      start_at(warm);
+      return report(Status::NON_CONVEX, detail::compute_residuals(d_, be_, st_, pv_));
+    }
+    rho_ = st_.rho_init;
+    delta_ = st_.delta_init;
+    if (!((warm.x != nullptr) ? warm_start(warm) : cold_start())) {
+      start_at(warm);
+      return report(Status::NUMERICS, detail::compute_residuals(d_, be_, st_, pv_));
+    }
+    for (int iter = 0;; ++iter) {
+      info.iterations = iter;
+      const detail::Residuals<T> res = detail::compute_residuals(d_, be_, st_, pv_);
+      if (!res.finite_) return report(Status::NUMERICS, res);
+      keep_if_best(res);
+#ifdef ANVIL_QP_TRACE
+      std::fprintf(stderr, "%3d pres %.3e dres %.3e gap %.3e comp %.3e mu %.3e rho %.2e delta %.2e a %.3f obj %.8e\n",
+                   iter, double(res.primal), double(res.dual), double(res.gap), double(res.comp), double(mu()),
+                   double(rho_), double(delta_), double(alpha_), double(res.objective));
+#endif
+      if (res.converged()) return report(Status::SOLVED, res);
+      if (iter > 0) {
+        if (!res.primal_ok && detail::primal_infeasible(d_, st_)) return report(Status::PRIMAL_INFEASIBLE, res);
+        if (!res.dual_ok && detail::dual_infeasible(d_, st_)) return report(Status::DUAL_INFEASIBLE, res);
+      }
+      if (iter >= st_.max_iter) return report(Status::MAX_ITER_REACHED, res);
+      if (st_.time_limit > 0.0 && elapsed() > st_.time_limit) return report(Status::TIME_LIMIT, res);
+      if (!step()) return report(Status::NUMERICS, res);
+    }
+  }
+
+ private:
+  using K = Tunables<T>;
+  static constexpr int n = N, p = P, m = M;
+  CoreData<T, N, P, M>& d_;
+  Backend& be_;
+  const Settings<T>& st_;
+  ProblemVectors<T> pv_;
+  std::chrono::steady_clock::time_point t0_;
+  T rho_ = T(0), delta_ = T(0);
+  T alpha_ = T(0);        ///< last step length (trace only)
+  int m_act_ = 0;         ///< number of finite bounds (active slack pairs)
+  bool have_best_ = false;
+  T best_merit_ = T(0);
+  detail::Residuals<T> best_;
+
+  double elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+  }
+  Info<T> finish() {
+    d_.info.solve_time = elapsed();
+    return d_.info;
+  }
+
+  // The results: the current iterate when solved or infeasible (the certificate lies in its last
+  // change), else the best finite iterate seen (smallest merit), with its residuals.
+  Info<T> report(Status status, const detail::Residuals<T>& res) {
+    Info<T>& info = d_.info;
+    info.status = status;
+    const bool current = status == Status::SOLVED || status == Status::PRIMAL_INFEASIBLE ||
+                         status == Status::DUAL_INFEASIBLE || status == Status::NON_CONVEX;
+    const detail::Residuals<T>* r = &res;
+    if (current && res.finite_) {
+      detail::unscale_results(d_);
+    } else if (have_best_) {
+      r = &best_;  // results already hold the best iterate
+    } else {
+      zero_results();
+    }
+    info.primal_residual = r->primal;
+    info.dual_residual = r->dual;
+    info.duality_gap = r->gap;
+    info.objective = r->objective;
+    info.rho = rho_;
+    info.delta = delta_;
+    info.mu = mu();
+    if (!finite(info.mu)) info.mu = T(0);
+    return finish();
+  }
+
+  void keep_if_best(const detail::Residuals<T>& res) {
+    const T merit = res.merit(st_);
+    if (have_best_ && !(merit < best_merit_)) return;
+    detail::unscale_results(d_);
+    if (!results_finite()) return;
+    have_best_ = true;
+    best_merit_ = merit;
+    best_ = res;
+  }
+
+  bool results_finite() const {
+    for (int j = 0; j < n; ++j)
+      if (!finite(d_.x[j]) || !finite(d_.z_box[j])) return false;
+    for (int i = 0; i < p; ++i)
+      if (!finite(d_.y[i])) return false;
+    for (int i = 0; i < m; ++i)
+      if (!finite(d_.z[i])) return false;
+    return true;
+  }
+
+  void zero_results() {
+    for (int j = 0; j < n; ++j) d_.x[j] = d_.z_box[j] = T(0);
+    for (int i = 0; i < p; ++i) d_.y[i] = T(0);
+    for (int i = 0; i < m; ++i) d_.z[i] = T(0);
+  }
+
+  static bool finite(T v) { return detail::finite(v); }
+
+  bool validate() const {
+    for (int i = 0; i < n; ++i) {
+      const T lo = pv_.xl_at(i), hi = pv_.xu_at(i);
+      if (!finite(pv_.q_at(i)) || std::isnan(lo) || std::isnan(hi) || lo > hi) return false;
+      if (lo == detail::inf<T>() || hi == -detail::inf<T>()) return false;
+    }
+    for (int i = 0; i < p; ++i)
+      if (!finite(pv_.b_at(i))) return false;
+    for (int i = 0; i < m; ++i) {
+      const T lo = pv_.hl_at(i), hi = pv_.hu_at(i);
+      if (std::isnan(lo) || std::isnan(hi) || lo > hi) return false;
+      if (lo == detail::inf<T>() || hi == -detail::inf<T>()) return false;
+    }
+    return true;
+  }
+
+  // ---------------------------------------------------------------- starting points
+  void set_inactive() {
+    for_each_block(d_, [](auto& blk, const T*) {
+      for (int i = 0; i < blk.size; ++i)
+        if (!blk.on[i]) {
+          blk.s[i] = T(1);
+          blk.z[i] = T(0);
+        }
+    });
+  }
+
+  // The iterate reported when no iteration runs: the warm-start x (or 0), zero multipliers, unit slacks.
+  void start_at(const WarmStart<T>& w) {
+    for (int j = 0; j < n; ++j) d_.xs[j] = w.x ? w.x[j] / d_.col_scale[j] : T(0);
+    for (int i = 0; i < p; ++i) d_.ys[i] = T(0);
+    for_each_block(d_, [](auto& blk, const T*) {
+      for (int i = 0; i < blk.size; ++i) {
+        blk.s[i] = T(1);
+        blk.z[i] = T(0);
+      }
+    });
+  }
+
+  // The point with s z = mu and z - s = c (computed without cancellation).
+  static void center(T& s, T& z, T c, T mu) {
+    const T r = std::sqrt(c * c + T(4) * mu);
+    if (c > T(0)) {
+      z = T(0.5) * (c + r);
+      s = mu / z;
+    } else {
+      s = T(0.5) * (r - c);
+      z = mu / s;
+    }
+    if (!finite(s) || !finite(z) || !(s > T(0)) || !(z > T(0))) s = z = T(1);
+  }
+
+  bool cold_start() {
+    for_each_block(d_, [](auto& blk, const T*) {
+      for (int i = 0; i < blk.size; ++i) {
+        blk.s[i] = T(1);
+        blk.z[i] = blk.on[i] ? T(1) : T(0);
+      }
+    });
+    if (!factorize()) return false;
+    // regularized least-squares start: min 1/2x'Px + q'x + rho/2|x|^2 + 1/(2 delta)|Ax-b|^2 + w/2|Gx-h|^2
+    for (int j = 0; j < n; ++j) d_.rhs_x[j] = -d_.q[j] + d_.x_upper.w[j] * d_.x_upper.h[j] + d_.x_lower.w[j] * d_.x_lower.h[j];
+    for (int i = 0; i < p; ++i) d_.rhs_y[i] = d_.b[i];
+    for (int i = 0; i < m; ++i)
+      d_.rhs_z[i] = d_.ineq_weight[i] > T(0)
+                        ? (d_.g_upper.w[i] * d_.g_upper.h[i] + d_.g_lower.w[i] * d_.g_lower.h[i]) / d_.ineq_weight[i]
+                        : T(0);
+    be_.solve(d_.rhs_x.ptr(), d_.rhs_y.ptr(), d_.rhs_z.ptr(), d_.xs.ptr(), d_.ys.ptr(), d_.dz.ptr());
+    be_.G_mul(d_.xs.ptr(), d_.Gx.ptr());
+    // slacks from the constraints, multipliers = -slacks, then shift into the interior (Mehrotra)
+    T smin = detail::inf<T>(), zmin = detail::inf<T>();
+    for_each_block(d_, [&](auto& blk, const T* v) {
+      constexpr int sg = std::decay_t<decltype(blk)>::sign;
+      for (int i = 0; i < blk.size; ++i) {
+        if (!blk.on[i]) continue;
+        const T sv = sg > 0 ? blk.h[i] - v[i] : v[i] - blk.h[i];
+        blk.s[i] = sv;
+        blk.z[i] = -sv;
+        smin = detail::min2(smin, sv);
+        zmin = detail::min2(zmin, -sv);
+      }
+    });
+    if (m_act_ > 0) {
+      // shift into the closed orthant, then put every pair on the central path s z = mu while
+      // keeping z - s (the least-squares multiplier estimate) unchanged
+      const T ds = detail::max2(-smin, T(0)), dz = detail::max2(-zmin, T(0));
+      T sz = T(0);
+      for_each_pair(d_, [&](T& s, T& z, T&, T&) { sz += (s + ds) * (z + dz); });
+      const T mu0 = detail::max2(sz / T(m_act_), K::cold_mu_min);
+      for_each_pair(d_, [&](T& s, T& z, T&, T&) { center(s, z, z, mu0); });
+    }
+    set_inactive();
+    return iterate_finite();
+  }
+
+  bool warm_start(const WarmStart<T>& w) {
+    const T c = d_.cost_scale;
+    for (int j = 0; j < n; ++j) d_.xs[j] = w.x[j] / d_.col_scale[j];
+    for (int i = 0; i < p; ++i) d_.ys[i] = w.y ? c * w.y[i] / d_.eq_scale[i] : T(0);
+    be_.G_mul(d_.xs.ptr(), d_.Gx.ptr());
+    // signed multiplier estimates (scaled): the G rows in Gdx, the box in dx (scratch)
+    for (int i = 0; i < m; ++i) d_.Gdx[i] = w.z ? c * w.z[i] / d_.ineq_scale[i] : T(0);
+    for (int j = 0; j < n; ++j) d_.dx[j] = w.z_box ? c * d_.col_scale[j] * w.z_box[j] : T(0);
+    auto init = [](auto& blk, const T* v, const T* zt) {
+      constexpr int sg = std::decay_t<decltype(blk)>::sign;
+      for (int i = 0; i < blk.size; ++i) {
+        blk.s[i] = sg > 0 ? blk.h[i] - v[i] : v[i] - blk.h[i];
+        blk.z[i] = detail::max2(sg > 0 ? zt[i] : -zt[i], T(0));
+      }
+    };
+    init(d_.g_upper, d_.Gx.ptr(), d_.Gdx.ptr());
+    init(d_.g_lower, d_.Gx.ptr(), d_.Gdx.ptr());
+    init(d_.x_upper, d_.xs.ptr(), d_.dx.ptr());
+    init(d_.x_lower, d_.xs.ptr(), d_.dx.ptr());
+    // Center every pair on s z = mu_w keeping z - s: active constraints keep their multiplier, inactive
+    // ones their slack, violated ones get a positive slack. mu_w follows the primal infeasibility of
+    // the warm point for the new data (a nearby problem starts close to the end of the central path,
+    // a farther one correspondingly earlier), so short steps at the boundary are avoided.
+    T r = T(0);
+    be_.A_mul(d_.xs.ptr(), d_.Ax.ptr());
+    for (int i = 0; i < p; ++i) r = detail::max2(r, detail::abs(d_.Ax[i] - d_.b[i]));
+    for_each_pair(d_, [&r](T& s, T&, T&, T&) { r = detail::max2(r, -s); });
+    const T muw = detail::max2(K::warm_mu_min, K::warm_mu_factor * r);
+    for_each_pair(d_, [&](T& s, T& z, T&, T&) { center(s, z, z - s, muw); });
+    set_inactive();
+    if (!iterate_finite()) return cold_start();
+    return true;
+  }
+
+  bool iterate_finite() const {
+    for (int j = 0; j < n; ++j)
+      if (!finite(d_.xs[j]) || !finite(d_.x_upper.z[j] - d_.x_lower.z[j]) || !finite(d_.x_upper.s[j] + d_.x_lower.s[j]))
+        return false;
+    for (int i = 0; i < p; ++i)
+      if (!finite(d_.ys[i])) return false;
+    for (int i = 0; i < m; ++i)
+      if (!finite(d_.g_upper.z[i] - d_.g_lower.z[i]) || !finite(d_.g_upper.s[i] + d_.g_lower.s[i])) return false;
+    return true;
+  }
+
+  T mu() {
+    if (m_act_ == 0) return T(0);
+    T s = T(0);
+    for_each_pair(d_, [&s](T& sv, T& zv, T&, T&) { s += sv * zv; });
+    return s / T(m_act_);
+  }
+
+  // ---------------------------------------------------------------- Newton step
+  void weights() {
+    const T tiny = std::numeric_limits<T>::epsilon() * std::numeric_limits<T>::epsilon();
+    const T delta = delta_;
+    for_each_block(d_, [delta](auto& blk, const T*) {
+      for (int i = 0; i < blk.size; ++i) blk.w[i] = blk.on[i] ? blk.z[i] / (blk.s[i] + delta * blk.z[i]) : T(0);
+    });
+    for (int i = 0; i < m; ++i) {
+      d_.ineq_weight[i] = d_.g_upper.w[i] + d_.g_lower.w[i];
+      if (d_.ineq_weight[i] < tiny) d_.ineq_weight[i] = T(0);
+    }
+    for (int j = 0; j < n; ++j) d_.box_weight[j] = d_.x_upper.w[j] + d_.x_lower.w[j];
+  }
+
+  bool factorize() {
+    weights();
+    for (int attempt = 0; attempt <= st_.max_factor_retries; ++attempt) {
+      ++d_.info.factorizations;
+      if (be_.factor(rho_, delta_, d_.box_weight.ptr(), d_.ineq_weight.ptr())) return true;
+      rho_ = detail::max2(rho_ * K::reg_increase, st_.reg_lower_limit);
+      delta_ = detail::max2(delta_ * K::reg_increase, st_.reg_lower_limit);
+      weights();
+    }
+    return false;
+  }
+
+  // Direction for the complementarity right-hand sides blk.rc (s z - target) into dx, dy, blk.ds, blk.dz.
+  void newton() {
+    for (int i = 0; i < m; ++i) d_.rhs_z[i] = T(0);
+    for (int j = 0; j < n; ++j) d_.rhs_x[j] = -d_.rd[j];
+    // rhs_x and rhs_z collect -sign w rbar of the box and G blocks (rhs_z divided by W below)
+    auto rhs = [](auto& blk, T* out) {
+      constexpr int sg = std::decay_t<decltype(blk)>::sign;
+      for (int i = 0; i < blk.size; ++i) {
+        blk.rbar[i] = blk.on[i] ? blk.r[i] - blk.rc[i] / blk.z[i] : T(0);
+        out[i] -= sg > 0 ? blk.w[i] * blk.rbar[i] : -(blk.w[i] * blk.rbar[i]);
+      }
+    };
+    rhs(d_.g_upper, d_.rhs_z.ptr());
+    rhs(d_.g_lower, d_.rhs_z.ptr());
+    rhs(d_.x_upper, d_.rhs_x.ptr());
+    rhs(d_.x_lower, d_.rhs_x.ptr());
+    for (int i = 0; i < m; ++i) d_.rhs_z[i] = d_.ineq_weight[i] > T(0) ? d_.rhs_z[i] / d_.ineq_weight[i] : T(0);
+    for (int i = 0; i < p; ++i) d_.rhs_y[i] = -d_.rp[i];
+    be_.solve(d_.rhs_x.ptr(), d_.rhs_y.ptr(), d_.rhs_z.ptr(), d_.dx.ptr(), d_.dy.ptr(), d_.dz.ptr());
+    be_.G_mul(d_.dx.ptr(), d_.Gdx.ptr());
+    const T delta = delta_;
+    auto back = [delta](auto& blk, const T* dv) {
+      constexpr int sg = std::decay_t<decltype(blk)>::sign;
+      for (int i = 0; i < blk.size; ++i) {
+        if (!blk.on[i]) {
+          blk.dz[i] = blk.ds[i] = T(0);
+          continue;
+        }
+        const T sdv = sg > 0 ? dv[i] : -dv[i];
+        blk.dz[i] = blk.w[i] * (sdv + blk.rbar[i]);
+        blk.ds[i] = -blk.r[i] - sdv + delta * blk.dz[i];
+      }
+    };
+    back(d_.g_upper, d_.Gdx.ptr());
+    back(d_.g_lower, d_.Gdx.ptr());
+    back(d_.x_upper, d_.dx.ptr());
+    back(d_.x_lower, d_.dx.ptr());
+  }
+
+  // Largest step in (0, 1] keeping s, z >= 0 (before the fraction to the boundary).
+  T max_step() {
+    T a = T(1);
+    auto lim = [&a](T v, T dv) {
+      if (dv < T(0)) {
+        const T r = -v / dv;
+        if (r < a) a = r;
+      }
+    };
+    for_each_pair(d_, [&lim](T& s, T& z, T& ds, T& dz) {
+      lim(s, ds);
+      lim(z, dz);
+    });
+    return a;
+  }
+
+  bool step() {
+    detail::remember_iterate(d_);
+    if (!factorize()) return false;
+    const T mu0 = mu();
+    T alpha = T(1);
+    if (m_act_ > 0) {
+      // predictor (affine scaling)
+      for_each_block(d_, [](auto& blk, const T*) {
+        for (int i = 0; i < blk.size; ++i) blk.rc[i] = blk.s[i] * blk.z[i];
+      });
+      newton();
+      const T a_aff = st_.tau * max_step();
+      T mu_aff = T(0);
+      for_each_pair(d_, [&](T& s, T& z, T& ds, T& dz) { mu_aff += (s + a_aff * ds) * (z + a_aff * dz); });
+      mu_aff /= T(m_act_);
+      T sigma = mu0 > T(0) ? mu_aff / mu0 : T(0);
+      T sp = T(1);
+      for (int k = 0; k < K::centring_power; ++k) sp *= sigma;
+      sigma = detail::min2(T(1), detail::max2(T(0), sp));
+      const T target = sigma * mu0;
+      // corrector (Mehrotra)
+      for_each_block(d_, [target](auto& blk, const T*) {
+        for (int i = 0; i < blk.size; ++i)
+          blk.rc[i] = blk.on[i] ? blk.s[i] * blk.z[i] + blk.ds[i] * blk.dz[i] - target : T(0);
+      });
+      newton();
+      // fraction to the boundary: at least tau, almost 1 near the solution (mu of the scaled problem)
+      alpha = detail::min2(T(1), detail::max2(st_.tau, T(1) - mu0) * max_step());
+    } else {
+      newton();
+    }
+    alpha_ = alpha;
+    for (int j = 0; j < n; ++j) d_.xs[j] += alpha * d_.dx[j];
+    for (int i = 0; i < p; ++i) d_.ys[i] += alpha * d_.dy[i];
+    for_each_block(d_, [alpha](auto& blk, const T*) {
+      for (int i = 0; i < blk.size; ++i) {
+        blk.s[i] += alpha * blk.ds[i];
+        blk.z[i] += alpha * blk.dz[i];
+      }
+    });
+    set_inactive();
+    if (!iterate_finite()) return false;
+    // proximal parameters follow the barrier parameter down
+    T ratio = K::reg_decrease_unconstrained;
+    if (m_act_ > 0) {
+      const T mu1 = mu();
+      ratio = mu0 > T(0) ? detail::min2(T(1), mu1 / mu0) : T(1);
+    }
+    rho_ = detail::max2(st_.reg_lower_limit, rho_ * ratio);
+    delta_ = detail::max2(st_.reg_lower_limit, delta_ * ratio);
+    return true;
+  }
+};
+
+namespace detail {
+/// Shared tail of solve_dense / solve_sparse: wrap the vectors, reject non-finite data, run the IPM.
+template <typename T, int N, int P, int M, typename Backend, typename Core>
+Info<T> run_ipm(Core& core, Backend& be, const Settings<T>& settings, const T* q, const T* b, const T* h_l,
+                const T* h_u, const T* x_l, const T* x_u, const WarmStart<T>& warm) {
+  ProblemVectors<T> pv;
+  pv.q = q;
+  pv.b = b;
+  pv.h_l = h_l;
+  pv.h_u = h_u;
+  pv.x_l = x_l;
+  pv.x_u = x_u;
+  if (!be.data_finite()) {
+    core.info = Info<T>();
+    core.info.status = Status::INVALID_INPUT;
+    return core.info;
+  }
+  Ipm<T, N, P, M, Backend> ipm(core, be, settings, pv);
+  return ipm.run(warm);
+}
+}  // namespace detail
+
+}  // namespace qp
+}  // namespace anvil

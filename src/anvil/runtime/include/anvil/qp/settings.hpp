@@ -1,0 +1,84 @@
+// anvil QP solver: status codes, user settings and the named internal constants of the method.
+// Header-only, C++17, no heap allocation, no exceptions.
+#pragma once
+
+namespace anvil {
+namespace qp {
+
+/// Outcome of a solve. Only SOLVED means every KKT residual met its tolerance.
+enum class Status : int {
+  SOLVED = 0,
+  MAX_ITER_REACHED = 1,
+  PRIMAL_INFEASIBLE = 2,
+  DUAL_INFEASIBLE = 3,
+  NUMERICS = 4,
+  INVALID_INPUT = 5,
+  UNSOLVED = 6,
+  NON_CONVEX = 7,  ///< P is not positive semidefinite (checked once per solve, before iterating)
+  TIME_LIMIT = 8,  ///< Settings::time_limit elapsed (checked once per iteration)
+};
+
+inline const char* status_name(Status s) {
+  switch (s) {
+    case Status::SOLVED: return "SOLVED";
+    case Status::MAX_ITER_REACHED: return "MAX_ITER_REACHED";
+    case Status::PRIMAL_INFEASIBLE: return "PRIMAL_INFEASIBLE";
+    case Status::DUAL_INFEASIBLE: return "DUAL_INFEASIBLE";
+    case Status::NUMERICS: return "NUMERICS";
+    case Status::INVALID_INPUT: return "INVALID_INPUT";
+    case Status::UNSOLVED: return "UNSOLVED";
+    case Status::NON_CONVEX: return "NON_CONVEX";
+    case Status::TIME_LIMIT: return "TIME_LIMIT";
+  }
+  return "UNKNOWN";
+}
+
+/// Solver settings; defaults depend on the precision of T.
+template <typename T>
+struct Settings {
+  static constexpr bool single = sizeof(T) <= 4;
+  T eps_abs = single ? T(1e-4) : T(1e-8);            ///< absolute tolerance (primal, dual, gap)
+  T eps_rel = single ? T(1e-5) : T(1e-9);            ///< relative tolerance
+  T eps_infeasible = single ? T(1e-4) : T(1e-8);      ///< certificate tolerance (primal/dual infeasibility)
+  int max_iter = 250;                                 ///< interior-point iterations
+  T reg_lower_limit = single ? T(1e-6) : T(1e-10);   ///< floor of the proximal parameters rho, delta
+  T rho_init = single ? T(1e-4) : T(1e-6);            ///< initial primal proximal parameter
+  T delta_init = single ? T(1e-3) : T(1e-4);          ///< initial dual proximal parameter
+  T tau = T(0.99);                                    ///< fraction to the boundary
+  bool preconditioner = true;                         ///< Ruiz equilibration on/off
+  int preconditioner_iter = 10;                       ///< Ruiz iterations
+  int iterative_refinement_max_iter = 10;             ///< refinement steps per linear solve
+  T iterative_refinement_eps_rel = single ? T(1e-6) : T(1e-9);   ///< relative residual of a refined solve
+  int max_factor_retries = 10;                        ///< regularization increases after a failed factorization
+  double time_limit = 0.0;                            ///< seconds of solve time (checked per iteration); 0: none
+};
+
+/// The internal constants of the method (not user settings: the algorithm as designed).
+template <typename T>
+struct Tunables {
+  static constexpr bool single = sizeof(T) <= 4;
+  /// Ruiz equilibration: row/column norms are clamped to [norm_min, norm_max] before their square
+  /// root is taken, and the iteration stops once every norm is within 1 +- ruiz_tolerance.
+  static constexpr T ruiz_norm_min = T(1e-4);
+  static constexpr T ruiz_norm_max = T(1e4);
+  static constexpr T ruiz_tolerance = T(1e-2);
+  /// Factor applied to rho and delta after a failed factorization.
+  static constexpr T reg_increase = T(100);
+  /// Iterative refinement stops when a step reduces the residual by less than this factor.
+  static constexpr T refinement_min_improvement = T(0.9);
+  /// Least barrier parameter of a cold start (its central-path shift).
+  static constexpr T cold_mu_min = single ? T(1e-4) : T(1e-10);
+  /// Warm start: the pairs are centred on s z = max(warm_mu_min, warm_mu_factor * infeasibility).
+  static constexpr T warm_mu_min = single ? T(1e-5) : T(1e-8);
+  static constexpr T warm_mu_factor = T(0.03);
+  /// Convexity check: P + convexity_shift * max|P| I must be positive definite (sqrt(eps): well
+  /// above the rounding error of a Cholesky factorization of a positive semidefinite matrix).
+  static constexpr T convexity_shift = single ? T(3.5e-4) : T(1.5e-8);
+  /// Mehrotra's centring exponent: sigma = (mu_affine / mu)^centring_power.
+  static constexpr int centring_power = 3;
+  /// Reduction of rho and delta per iteration without inequalities (no barrier parameter to follow).
+  static constexpr T reg_decrease_unconstrained = T(0.1);
+};
+
+}  // namespace qp
+}  // namespace anvil

@@ -52,6 +52,7 @@ class QPSettings:
   tau: float = 0.99
   preconditioner: bool = True
   preconditioner_iter: int = 10
+  preconditioner_scale_cost: bool = False
   iterative_refinement_max_iter: int = 10
   iterative_refinement_eps_rel: float | None = None
   max_factor_retries: int = 10
@@ -121,10 +122,10 @@ _QP_HEADERS = ("common", "core", "ipm", "preconditioner", "residuals", "results"
 _SETTINGS_ORDER = (
   "eps_abs", "eps_rel", "eps_infeasible", "max_iter", "reg_lower_limit", "rho_init", "delta_init", "tau",
   "preconditioner", "preconditioner_iter", "iterative_refinement_max_iter", "iterative_refinement_eps_rel",
-  "max_factor_retries", "time_limit",
+  "max_factor_retries", "time_limit", "preconditioner_scale_cost",
 )
 _INT_SETTINGS = {"max_iter", "preconditioner_iter", "iterative_refinement_max_iter", "max_factor_retries"}
-_BOOL_SETTINGS = {"preconditioner"}
+_BOOL_SETTINGS = {"preconditioner", "preconditioner_scale_cost"}
 _DOUBLE_SETTINGS = {"time_limit"}  # double in C++ whatever the solver's precision
 _INFO_FIELDS = ("status", "iterations", "factorizations", "primal_residual", "dual_residual", "duality_gap",
                 "objective", "rho", "delta", "mu", "solve_time")

@@ -60,24 +60,32 @@ class Ipm {
     }
     rho_ = st_.rho_init;
     delta_ = st_.delta_init;
+    reg_floor_ = st_.reg_lower_limit;
     if (!((warm.x != nullptr) ? warm_start(warm) : cold_start())) {
       start_at(warm);
       return report(Status::NUMERICS, detail::compute_residuals(d_, be_, st_, pv_));
     }
+    for (int j = 0; j < n; ++j) d_.x_prox[j] = d_.xs[j];
+    set_dual_centres();
     for (int iter = 0;; ++iter) {
       info.iterations = iter;
       const detail::Residuals<T> res = detail::compute_residuals(d_, be_, st_, pv_);
       if (!res.finite_) return report(Status::NUMERICS, res);
       keep_if_best(res);
+      if (iter > 0) update_prox(res, iter);
+      prev_ = res;
 #ifdef ANVIL_QP_TRACE
-      std::fprintf(stderr, "%3d pres %.3e dres %.3e gap %.3e comp %.3e mu %.3e rho %.2e delta %.2e a %.3f obj %.8e\n",
+      std::fprintf(stderr, "%3d pres %.3e dres %.3e gap %.3e comp %.3e mu %.3e rho %.2e delta %.2e a %.3f obj %.8e ok %d%d%d sc %.1e %.1e %.1e\n",
                    iter, double(res.primal), double(res.dual), double(res.gap), double(res.comp), double(mu()),
-                   double(rho_), double(delta_), double(alpha_), double(res.objective));
+                   double(rho_), double(delta_), double(alpha_), double(res.objective), res.primal_ok, res.dual_ok, res.gap_ok,
+                   double(res.primal_scale), double(res.dual_scale), double(res.gap_scale));
 #endif
       if (res.converged()) return report(Status::SOLVED, res);
       if (iter > 0) {
-        if (!res.primal_ok && detail::primal_infeasible(d_, st_)) return report(Status::PRIMAL_INFEASIBLE, res);
-        if (!res.dual_ok && detail::dual_infeasible(d_, st_)) return report(Status::DUAL_INFEASIBLE, res);
+        // (sound certificates, checked whatever the residual tests say: a diverging multiplier makes
+        // the relative dual test pass on a problem that is unbounded)
+        if (detail::primal_infeasible(d_, st_)) return report(Status::PRIMAL_INFEASIBLE, res);
+        if (detail::dual_infeasible(d_, st_)) return report(Status::DUAL_INFEASIBLE, res);
       }
       if (iter >= st_.max_iter) return report(Status::MAX_ITER_REACHED, res);
       if (st_.time_limit > 0.0 && elapsed() > st_.time_limit) return report(Status::TIME_LIMIT, res);
@@ -95,6 +103,10 @@ class Ipm {
   std::chrono::steady_clock::time_point t0_;
   T rho_ = T(0), delta_ = T(0);
   T alpha_ = T(0);        ///< last step length (trace only)
+  T mu_prev_ = T(0);      ///< barrier parameter before the last step
+  T reg_floor_ = T(0);    ///< current floor of rho and delta
+  int no_primal_update_ = 0, no_dual_update_ = 0;
+  detail::Residuals<T> prev_;  ///< residuals of the previous iterate
   int m_act_ = 0;         ///< number of finite bounds (active slack pairs)
   bool have_best_ = false;
   T best_merit_ = T(0);
@@ -328,8 +340,8 @@ class Ipm {
     for (int attempt = 0; attempt <= st_.max_factor_retries; ++attempt) {
       ++d_.info.factorizations;
       if (be_.factor(rho_, delta_, d_.box_weight.ptr(), d_.ineq_weight.ptr())) return true;
-      rho_ = detail::max2(rho_ * K::reg_increase, st_.reg_lower_limit);
-      delta_ = detail::max2(delta_ * K::reg_increase, st_.reg_lower_limit);
+      rho_ = detail::max2(rho_ * K::reg_increase, reg_floor_);
+      delta_ = detail::max2(delta_ * K::reg_increase, reg_floor_);
       weights();
     }
     return false;
@@ -338,12 +350,15 @@ class Ipm {
   // Direction for the complementarity right-hand sides blk.rc (s z - target) into dx, dy, blk.ds, blk.dz.
   void newton() {
     for (int i = 0; i < m; ++i) d_.rhs_z[i] = T(0);
-    for (int j = 0; j < n; ++j) d_.rhs_x[j] = -d_.rd[j];
+    const T rho = rho_, delta = delta_;
+    for (int j = 0; j < n; ++j) d_.rhs_x[j] = -(d_.rd[j] + rho * (d_.xs[j] - d_.x_prox[j]));
     // rhs_x and rhs_z collect -sign w rbar of the box and G blocks (rhs_z divided by W below)
-    auto rhs = [](auto& blk, T* out) {
+    auto rhs = [delta](auto& blk, T* out) {
       constexpr int sg = std::decay_t<decltype(blk)>::sign;
       for (int i = 0; i < blk.size; ++i) {
-        blk.rbar[i] = blk.on[i] ? blk.r[i] - blk.rc[i] / blk.z[i] : T(0);
+        // regularized residual r - delta (z - nu); the Newton rows: sign dv + ds - delta dz = -r_reg
+        blk.rreg[i] = blk.on[i] ? blk.r[i] - delta * (blk.z[i] - blk.nu[i]) : T(0);
+        blk.rbar[i] = blk.on[i] ? blk.rreg[i] - blk.rc[i] / blk.z[i] : T(0);
         out[i] -= sg > 0 ? blk.w[i] * blk.rbar[i] : -(blk.w[i] * blk.rbar[i]);
       }
     };
@@ -352,10 +367,9 @@ class Ipm {
     rhs(d_.x_upper, d_.rhs_x.ptr());
     rhs(d_.x_lower, d_.rhs_x.ptr());
     for (int i = 0; i < m; ++i) d_.rhs_z[i] = d_.ineq_weight[i] > T(0) ? d_.rhs_z[i] / d_.ineq_weight[i] : T(0);
-    for (int i = 0; i < p; ++i) d_.rhs_y[i] = -d_.rp[i];
+    for (int i = 0; i < p; ++i) d_.rhs_y[i] = -(d_.rp[i] - delta * (d_.ys[i] - d_.y_prox[i]));
     be_.solve(d_.rhs_x.ptr(), d_.rhs_y.ptr(), d_.rhs_z.ptr(), d_.dx.ptr(), d_.dy.ptr(), d_.dz.ptr());
     be_.G_mul(d_.dx.ptr(), d_.Gdx.ptr());
-    const T delta = delta_;
     auto back = [delta](auto& blk, const T* dv) {
       constexpr int sg = std::decay_t<decltype(blk)>::sign;
       for (int i = 0; i < blk.size; ++i) {
@@ -365,11 +379,27 @@ class Ipm {
         }
         const T sdv = sg > 0 ? dv[i] : -dv[i];
         blk.dz[i] = blk.w[i] * (sdv + blk.rbar[i]);
-        blk.ds[i] = -blk.r[i] - sdv + delta * blk.dz[i];
+        blk.ds[i] = -blk.rreg[i] - sdv + delta * blk.dz[i];
       }
     };
     back(d_.g_upper, d_.Gdx.ptr());
     back(d_.g_lower, d_.Gdx.ptr());
+    // The solve's signed dz satisfies the dual rows of the KKT system (to the refinement tolerance);
+    // dz_u - dz_l recomputed from G dx carries the z rows' error times W (huge near the solution).
+    // So the difference goes to the complementarity rows (where it is tiny): split in proportion w.
+    for (int i = 0; i < m; ++i) {
+      const T W = d_.ineq_weight[i];
+      if (!(W > T(0))) continue;
+      const T e = d_.dz[i] - (d_.g_upper.dz[i] - d_.g_lower.dz[i]);
+      if (d_.g_upper.on[i]) {
+        d_.g_upper.dz[i] += e * (d_.g_upper.w[i] / W);
+        d_.g_upper.ds[i] = -d_.g_upper.rreg[i] - d_.Gdx[i] + delta * d_.g_upper.dz[i];
+      }
+      if (d_.g_lower.on[i]) {
+        d_.g_lower.dz[i] -= e * (d_.g_lower.w[i] / W);
+        d_.g_lower.ds[i] = -d_.g_lower.rreg[i] + d_.Gdx[i] + delta * d_.g_lower.dz[i];
+      }
+    }
     back(d_.x_upper, d_.dx.ptr());
     back(d_.x_lower, d_.dx.ptr());
   }
@@ -377,21 +407,19 @@ class Ipm {
   // Largest step in (0, 1] keeping s, z >= 0 (before the fraction to the boundary).
   T max_step() {
     T a = T(1);
-    auto lim = [&a](T v, T dv) {
-      if (dv < T(0)) {
-        const T r = -v / dv;
-        if (r < a) a = r;
-      }
-    };
-    for_each_pair(d_, [&lim](T& s, T& z, T& ds, T& dz) {
-      lim(s, ds);
-      lim(z, dz);
+    for_each_pair(d_, [&a](T& s, T& z, T& ds, T& dz) {
+      if (ds < T(0) && -s / ds < a) a = -s / ds;
+      if (dz < T(0) && -z / dz < a) a = -z / dz;
     });
     return a;
   }
 
   bool step() {
     detail::remember_iterate(d_);
+    // keep the multipliers off the boundary (a zero z would freeze its pair for good)
+    for_each_pair(d_, [](T&, T& z, T&, T&) {
+      if (z < K::z_floor) z += K::z_floor;
+    });
     if (!factorize()) return false;
     const T mu0 = mu();
     T alpha = T(1);
@@ -416,7 +444,10 @@ class Ipm {
           blk.rc[i] = blk.on[i] ? blk.s[i] * blk.z[i] + blk.ds[i] * blk.dz[i] - target : T(0);
       });
       newton();
-      // fraction to the boundary: at least tau, almost 1 near the solution (mu of the scaled problem)
+      // one step length for primal and dual variables (separate ones, as in PIQP, need as many
+      // iterations on Maros-Meszaros but cost warm starts iterations and spoil the recession
+      // direction the dual-infeasibility certificate reads); fraction to the boundary at least tau,
+      // almost 1 near the solution (mu of the scaled problem)
       alpha = detail::min2(T(1), detail::max2(st_.tau, T(1) - mu0) * max_step());
     } else {
       newton();
@@ -431,16 +462,73 @@ class Ipm {
       }
     });
     set_inactive();
-    if (!iterate_finite()) return false;
-    // proximal parameters follow the barrier parameter down
-    T ratio = K::reg_decrease_unconstrained;
+    mu_prev_ = mu0;
+    return iterate_finite();
+  }
+
+  // Proximal centres and parameters after a step (PIQP's rule): a centre follows the iterate when its
+  // residual decreased enough (the proximal point subproblem then changes), and rho/delta follow the
+  // barrier parameter down; otherwise the centre stays and the regularization shrinks slowly.
+  void update_prox(const detail::Residuals<T>& res, int iter) {
+    const T floor = reg_floor_;
+    const bool dual_better = res.dual < K::centre_update_decrease * prev_.dual || res.dual_ok;
+    const bool primal_better = res.primal < K::centre_update_decrease * prev_.primal || res.primal_ok;
+    // the proximal terms, unscaled: rho |x - xi| and delta |(y, z) - (lambda, nu)|
+    const T c = d_.cost_scale;
+    T dual_prox = T(0), primal_prox = T(0);
+    for (int j = 0; j < n; ++j) dual_prox = detail::max2(dual_prox, detail::abs(d_.col_scale[j] * (d_.xs[j] - d_.x_prox[j])));
+    for (int i = 0; i < p; ++i)
+      primal_prox = detail::max2(primal_prox, detail::abs(d_.eq_scale[i] * (d_.ys[i] - d_.y_prox[i]) / c));
+    for (int i = 0; i < m; ++i) {
+      const T dz = (d_.g_upper.z[i] - d_.g_upper.nu[i]) - (d_.g_lower.z[i] - d_.g_lower.nu[i]);
+      primal_prox = detail::max2(primal_prox, detail::abs(d_.ineq_scale[i] * dz / c));
+    }
+    for (int j = 0; j < n; ++j) {
+      const T dz = (d_.x_upper.z[j] - d_.x_upper.nu[j]) - (d_.x_lower.z[j] - d_.x_lower.nu[j]);
+      primal_prox = detail::max2(primal_prox, detail::abs(dz / (c * d_.col_scale[j])));
+    }
+    // relative to the residuals' scales (PIQP compares them with an absolute threshold)
+    dual_prox *= rho_ / detail::max2(T(1), res.dual_scale);
+    primal_prox *= delta_ / detail::max2(T(1), res.primal_scale);
+    T fast, slow;
     if (m_act_ > 0) {
       const T mu1 = mu();
-      ratio = mu0 > T(0) ? detail::min2(T(1), mu1 / mu0) : T(1);
+      const T rate = mu_prev_ > T(0) ? detail::max2(T(0), (mu_prev_ - mu1) / mu_prev_) : T(0);
+      fast = T(1) - rate;
+      slow = T(1) - K::reg_slow_fraction * rate;
+    } else {
+      fast = K::reg_decrease_unconstrained;
+      slow = K::reg_decrease_unconstrained_slow;
     }
-    rho_ = detail::max2(st_.reg_lower_limit, rho_ * ratio);
-    delta_ = detail::max2(st_.reg_lower_limit, delta_ * ratio);
-    return true;
+    const bool early = iter < K::reg_slow_iterations;
+    if (dual_better || (rho_ == K::finetune_floor && dual_prox < K::prox_inf_threshold)) {
+      for (int j = 0; j < n; ++j) d_.x_prox[j] = d_.xs[j];
+      rho_ = detail::max2(floor, fast * rho_);
+    } else {
+      ++no_primal_update_;
+      if (early || dual_prox < K::prox_inf_threshold) rho_ = detail::max2(floor, slow * rho_);
+    }
+    if (primal_better || (delta_ == K::finetune_floor && primal_prox < K::prox_inf_threshold)) {
+      set_dual_centres();
+      delta_ = detail::max2(floor, fast * delta_);
+    } else {
+      ++no_dual_update_;
+      if (early || primal_prox < K::prox_inf_threshold) delta_ = detail::max2(floor, slow * delta_);
+    }
+    // centres stalled at the floor: lower the floor once (the regularized fixed point is not the solution)
+    if (((no_primal_update_ > K::finetune_stall && rho_ == reg_floor_) ||
+         (no_dual_update_ > K::finetune_stall && delta_ == reg_floor_)) &&
+        reg_floor_ != K::finetune_floor && dual_prox < K::prox_inf_threshold && primal_prox < K::prox_inf_threshold) {
+      reg_floor_ = K::finetune_floor;
+      no_primal_update_ = no_dual_update_ = 0;
+    }
+  }
+
+  void set_dual_centres() {
+    for (int i = 0; i < p; ++i) d_.y_prox[i] = d_.ys[i];
+    for_each_block(d_, [](auto& blk, const T*) {
+      for (int i = 0; i < blk.size; ++i) blk.nu[i] = blk.z[i];
+    });
   }
 };
 

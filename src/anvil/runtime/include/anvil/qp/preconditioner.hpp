@@ -53,7 +53,9 @@ void equilibrate(CoreData<T, N, P, M>& d, Backend& be, const Settings<T>& st, co
     for (int i = 0; i < P; ++i) d.eq_scale[i] *= d.row_factor_A[i];
     for (int i = 0; i < M; ++i) d.ineq_scale[i] *= d.row_factor_G[i];
   }
-  // cost scaling: the mean column norm of the scaled P and the largest scaled q entry to about 1
+  // optional cost scaling (off by default, as in PIQP: on badly scaled problems it costs iterations):
+  // the mean column norm of the scaled P and the largest scaled q entry to about 1
+  if (!st.preconditioner_scale_cost) return;
   T mean = T(0), qn = T(0);
   for (int j = 0; j < N; ++j) {
     mean += colP[j];

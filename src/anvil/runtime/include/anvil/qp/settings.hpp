@@ -1,6 +1,7 @@
 // anvil QP solver: status codes, user settings and the named internal constants of the method.
 // Header-only, C++17, no heap allocation, no exceptions.
 #pragma once
+#include <limits>
 
 namespace anvil {
 namespace qp {
@@ -47,6 +48,7 @@ struct Settings {
   T tau = T(0.99);                                    ///< fraction to the boundary
   bool preconditioner = true;                         ///< Ruiz equilibration on/off
   int preconditioner_iter = 10;                       ///< Ruiz iterations
+  bool preconditioner_scale_cost = false;             ///< also scale the cost (P, q) to unit size
   int iterative_refinement_max_iter = 10;             ///< refinement steps per linear solve
   T iterative_refinement_eps_rel = single ? T(1e-6) : T(1e-9);   ///< relative residual of a refined solve
   int max_factor_retries = 10;                        ///< regularization increases after a failed factorization
@@ -76,8 +78,25 @@ struct Tunables {
   static constexpr T convexity_shift = single ? T(3.5e-4) : T(1.5e-8);
   /// Mehrotra's centring exponent: sigma = (mu_affine / mu)^centring_power.
   static constexpr int centring_power = 3;
-  /// Reduction of rho and delta per iteration without inequalities (no barrier parameter to follow).
+  /// Multipliers below this are moved up by it before a step (a zero z would freeze its pair).
+  static constexpr T z_floor = std::numeric_limits<T>::epsilon();
+  /// Proximal centre updates (PIQP): a centre moves to the iterate when its residual (dual for x,
+  /// primal for y, z) fell below centre_update_decrease times the previous one (or met its
+  /// tolerance); rho/delta then shrink with the barrier parameter (factor 1 - mu_rate), else by
+  /// only 1 - reg_slow_fraction mu_rate, and only while iter < reg_slow_iterations or the proximal
+  /// term is below prox_inf_threshold.
+  static constexpr T centre_update_decrease = T(0.95);
+  static constexpr T reg_slow_fraction = T(0.666);
+  static constexpr int reg_slow_iterations = 5;
+  static constexpr T prox_inf_threshold = T(0.9);
+  /// Without inequalities (no barrier parameter to follow): rho/delta times reg_decrease_unconstrained
+  /// on a centre update, else times reg_decrease_unconstrained_slow.
   static constexpr T reg_decrease_unconstrained = T(0.1);
+  static constexpr T reg_decrease_unconstrained_slow = T(0.5);
+  /// When the centres stalled for more than finetune_stall iterations at the floor, the floor drops to
+  /// finetune_floor (avoids a regularized fixed point that is not the solution).
+  static constexpr int finetune_stall = 7;
+  static constexpr T finetune_floor = single ? T(1e-8) : T(1e-13);
 };
 
 }  // namespace qp

@@ -47,8 +47,10 @@ struct SlackBlock {
   Array<unsigned char, K> on;        ///< 1 where the bound is finite
   Array<T, K> h;                     ///< scaled bound (0 where off)
   Array<T, K> s, z;                  ///< slack and multiplier
+  Array<T, K> nu;                    ///< proximal centre of z
   Array<T, K> ds, dz;                ///< Newton direction
   Array<T, K> r;                     ///< primal residual sign (v - h) + s (0 where off)
+  Array<T, K> rreg;                  ///< regularized residual r - delta (z - nu)
   Array<T, K> w;                     ///< Newton weight z / (s + delta z) (0 where off)
   Array<T, K> rbar;                  ///< eliminated right-hand side r - rc / z
   Array<T, K> rc;                    ///< complementarity right-hand side s z - target
@@ -74,6 +76,8 @@ struct CoreData {
   // ---- iterate (scaled) ----
   Array<T, N> xs;
   Array<T, P> ys;
+  Array<T, N> x_prox;  ///< proximal centres of x and y (xi, lambda)
+  Array<T, P> y_prox;
   SlackBlock<T, M, +1> g_upper;
   SlackBlock<T, M, -1> g_lower;
   SlackBlock<T, N, +1> x_upper;

@@ -193,7 +193,6 @@ class SparseBackend {
     for (int i = 0; i < P; ++i) Kv[Pat::map_diag[N + i]] = -delta;
     for (int k = 0; k < Pat::nnz_G; ++k) Kv[Pat::map_G[k]] = WG[Pat::G_rowind[k]] > T(0) ? w_.Gv[k] : T(0);
     for (int i = 0; i < M; ++i) Kv[Pat::map_diag[N + P + i]] = WG[i] > T(0) ? -T(1) / WG[i] : -T(1);
-    check_ = true;
     return ldl();
   }
 
@@ -224,9 +223,7 @@ class SparseBackend {
     return ldl();
   }
 
-  // Solves K (dx, dy, dz) = (rx, ry, rz) with iterative refinement. The first solve after a
-  // factorization is checked (and refined); when it met the tolerance unrefined, the factorization
-  // is trusted for its other solves.
+  // Solves K (dx, dy, dz) = (rx, ry, rz) with iterative refinement against the assembled K.
   void solve(const T* rx, const T* ry, const T* rz, T* dx, T* dy, T* dz) {
     T* b = w_.rb.ptr();
     T* s = w_.w.ptr();
@@ -236,7 +233,7 @@ class SparseBackend {
     for (int i = 0; i < M; ++i) b[ip[N + P + i]] = rz[i];
     for (int k = 0; k < NK; ++k) s[k] = b[k];
     ldl_solve(s);
-    if (check_ && ref_max_iter_ > 0) refine(b, s);
+    if (ref_max_iter_ > 0) refine(b, s);
     for (int j = 0; j < N; ++j) dx[j] = s[ip[j]];
     for (int i = 0; i < P; ++i) dy[i] = s[ip[N + i]];
     for (int i = 0; i < M; ++i) dz[i] = s[ip[N + P + i]];
@@ -247,7 +244,6 @@ class SparseBackend {
 
   bool structure_ready_ = false;
   bool assembled_ = false;  ///< the P and A entries of Kv are in place
-  bool check_ = true;  ///< check (and refine) the solves with the current factorization
   int ref_max_iter_ = 0;
   T ref_eps_ = T(0);
 
@@ -296,27 +292,31 @@ class SparseBackend {
     }
   }
 
-  // Iterative refinement of K s = b (permuted numbering).
+  // Iterative refinement of K s = b (permuted numbering); keeps the best solution seen.
   void refine(const T* b, T* s) {
     T* e = w_.res.ptr();
+    T* best = w_.Y.ptr();  // (the factorization's work vector, free between factorizations)
     const T tol = ref_eps_ * (T(1) + norm_inf(b, NK));
-    T prev = inf<T>();
-    for (int it = 0; it < ref_max_iter_; ++it) {
+    T best_err = inf<T>();
+    for (int it = 0;; ++it) {
       kkt_mul(s, e);
       T en = T(0);
       for (int k = 0; k < NK; ++k) {
         e[k] = b[k] - e[k];
         en = max2(en, abs(e[k]));
       }
-      if (!(en > tol)) {  // converged
-        if (it == 0) check_ = false;
+      if (!(en < best_err)) {  // no improvement (or NaN): back to the best solution
+        for (int k = 0; k < NK; ++k) s[k] = best[k];
         break;
       }
-      if (!(en < T(0.9) * prev)) break;  // stalled / NaN
-      prev = en;
+      const bool stalled = en > Tunables<T>::refinement_min_improvement * best_err;
+      best_err = en;
+      if (!(en > tol) || stalled || it >= ref_max_iter_) break;
+      for (int k = 0; k < NK; ++k) best[k] = s[k];
       ldl_solve(e);
       for (int k = 0; k < NK; ++k) s[k] += e[k];
     }
+    for (int k = 0; k < NK; ++k) w_.Y[k] = T(0);  // ldl() expects a zero work vector
   }
 
   // The row structure of L (pattern-constant): for each row k the columns i with L(k,i) != 0 in a

@@ -38,83 +38,22 @@ import scipy.io as sio
 import scipy.sparse as sp
 
 ROOT = Path(__file__).resolve().parents[1]
-MM_DIR = Path(os.environ.get("ANVIL_MM_DIR", ROOT.parent.parent / "shared" / "problems" / "maros_meszaros"))
-if not MM_DIR.is_dir():
-  MM_DIR = Path("/work/shared/problems/maros_meszaros")
-BIG = 9e19
+sys.path.insert(0, str(ROOT / "tests"))
+from qp_helpers import checks, load_maros_meszaros, maros_meszaros_dir, maros_meszaros_names, mm_residuals  # noqa: E402
+
+MM_DIR = maros_meszaros_dir() or Path("shared/problems/maros_meszaros")
 SOLVERS = ("anvil", "anvil-dense", "piqp", "osqp", "clarabel")
 DENSE_MAX_N = 400  # anvil's dense backend is also run where n <= this
 
 
 # ----------------------------------------------------------------------------- problems and checks
-def load(name: str, directory: Path = MM_DIR) -> dict:
-  """One problem: the MM data (P, q, A = [C; I], l, u) and its split into anvil's form."""
-  d = sio.loadmat(str(directory / f"{name}.mat"))
-  n = int(np.asarray(d["n"]).item())
-  m = int(np.asarray(d["m"]).item())
-  P = sp.csc_matrix(d["P"], dtype=float)
-  P = ((P + P.T) * 0.5).tocsc()  # the files hold P symmetric; remove rounding asymmetry
-  q = np.asarray(d["q"], dtype=float).ravel()
-  A = sp.csc_matrix(d["A"], dtype=float)
-  l = np.asarray(d["l"], dtype=float).ravel()
-  u = np.asarray(d["u"], dtype=float).ravel()
-  l[l <= -BIG] = -np.inf
-  u[u >= BIG] = np.inf
-  mc = m - n
-  C = A[:mc].tocsr()
-  eq = np.flatnonzero(l[:mc] == u[:mc])
-  ineq = np.flatnonzero(l[:mc] != u[:mc])
-  return {
-    "name": name, "n": n, "mc": mc, "P": P, "q": q, "A": A, "l": l, "u": u, "eq": eq, "ineq": ineq,
-    "Aeq": sp.csc_matrix(C[eq]), "b": l[eq].copy(), "G": sp.csc_matrix(C[ineq]), "h_l": l[ineq].copy(),
-    "h_u": u[ineq].copy(), "x_l": l[mc:].copy(), "x_u": u[mc:].copy(),
-  }
+# (loading and the recomputed-residual checks are shared with the tests: tests/qp_helpers.py)
+def load(name: str, directory: Path | None = None) -> dict:
+  return load_maros_meszaros(name, directory or MM_DIR)
 
 
 def problem_names(max_size: int) -> list[str]:
-  names = []
-  for f in sorted(MM_DIR.glob("*.mat")):
-    d = sio.loadmat(str(f), variable_names=["n", "m"])
-    n, m = int(np.asarray(d["n"]).item()), int(np.asarray(d["m"]).item())
-    if max_size <= 0 or n + (m - n) <= max_size:
-      names.append(f.stem)
-  return names
-
-
-def mm_residuals(prob: dict, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-  """Recomputed residuals of (x, y) for min 1/2x'Px + q'x s.t. l <= Ax <= u, with one signed multiplier
-  per row of A (> 0: upper bound active): primal = bound violation of Ax, dual = |Px + q + A'y| plus
-  multipliers of the wrong sign for an infinite bound, gap = |x'Px + q'x + support(y)|; each with
-  its scale."""
-  P, q, A, l, u = prob["P"], prob["q"], prob["A"], prob["l"], prob["u"]
-  x = np.asarray(x, float)
-  y = np.asarray(y, float)
-  Ax, Px, Aty = A @ x, P @ x, A.T @ y
-  viol = np.maximum(np.maximum(Ax - u, l - Ax), 0.0)
-  prim = float(np.max(viol, initial=0.0))
-  fin = np.concatenate([l[np.isfinite(l)], u[np.isfinite(u)]])
-  prim_scale = max(float(np.max(np.abs(Ax), initial=0.0)), float(np.max(np.abs(fin), initial=0.0)))
-  yp, ym = np.maximum(y, 0.0), np.maximum(-y, 0.0)
-  wrong = np.concatenate([yp[~np.isfinite(u)], ym[~np.isfinite(l)]])
-  dual = max(float(np.max(np.abs(Px + q + Aty), initial=0.0)), float(np.max(wrong, initial=0.0)))
-  dual_scale = max(float(np.max(np.abs(Px), initial=0.0)), float(np.max(np.abs(q), initial=0.0)),
-                   float(np.max(np.abs(Aty), initial=0.0)))
-  uu, ll = np.where(np.isfinite(u), u, 0.0), np.where(np.isfinite(l), l, 0.0)
-  support = float(uu @ yp - ll @ ym)
-  xPx, qx = float(x @ Px), float(q @ x)
-  gap = abs(xPx + qx + support)
-  gap_scale = max(abs(xPx), abs(qx), abs(float(uu @ yp)), abs(float(ll @ ym)))
-  return {"primal": prim, "dual": dual, "gap": gap, "primal_scale": prim_scale, "dual_scale": dual_scale,
-          "gap_scale": gap_scale}
-
-
-def checks(r: dict[str, float]) -> tuple[bool, bool]:
-  vals = [r[k] for k in ("primal", "dual", "gap")]
-  if not all(np.isfinite(v) for v in vals):
-    return False, False
-  default = all(v <= 1.0 for v in vals)
-  strict = all(r[k] <= 1e-6 * (1.0 + r[k + "_scale"]) for k in ("primal", "dual", "gap"))
-  return default, strict
+  return maros_meszaros_names(MM_DIR, max_size)
 
 
 # ----------------------------------------------------------------------------- solvers

@@ -573,3 +573,66 @@ def test_hostile_inputs_name_solver_and_argument() -> None:
     s(P=P, q=q, settings=5)
   with pytest.raises(ValueError, match=r"QPSolver 'bad_set'.*settings has unknown key 'nope'"):
     QPSolver("bad_set", 2, settings={"nope": 1})
+
+
+# ----------------------------------------------------------------------------- honest failure, time limit
+def _all_finite(res) -> bool:
+  vals = [res.primal_residual, res.dual_residual, res.duality_gap, res.objective]
+  return all(np.isfinite(v).all() for v in (res.x, res.y, res.z, res.z_box)) and bool(np.isfinite(vals).all())
+
+
+def _reported_match_recomputed(data, res) -> None:
+  r = kkt_residuals(*data, res.x, res.y, res.z, res.z_box)
+  scale = data_scale(*data)
+  assert abs(r["primal"] - res.primal_residual) <= 1e-9 * scale + 1e-6 * r["primal"], (r, res.primal_residual)
+  assert abs(r["dual"] - res.dual_residual) <= 1e-9 * scale + 1e-6 * r["dual"], (r, res.dual_residual)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_max_iter_returns_the_best_finite_iterate(backend: str) -> None:
+  n, p, m = 40, 8, 25
+  s = _solver(backend, n, p, m)
+  data = _gen(n, p, m, None).draw(5)
+  full = s(*data)
+  assert full.solved
+  worst = None
+  for k in range(full.iterations):
+    res = s(*data, settings=QPSettings(max_iter=k))
+    assert res.status == QPStatus.MAX_ITER_REACHED and res.iterations == k
+    assert _all_finite(res)
+    # the residuals reported are those of the returned point (the best iterate, not the last one)
+    _reported_match_recomputed(data, res)
+    size = max(res.primal_residual, res.dual_residual)
+    worst = size if worst is None else worst
+  # later stops never return a worse point than the start
+  assert size <= worst
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_breakdown_is_numerics_with_a_finite_result(backend: str) -> None:
+  # no regularization at all and no retries: duplicated equality rows make the KKT matrix singular
+  s = _deg_solver(backend)
+  P, q, A, b, G, hl, hu, xl, xu = _deg_data(3)
+  A = np.vstack([A[:1], A[:1], A[:1]])
+  b = np.full(3, b[0])
+  st = QPSettings(rho_init=0.0, delta_init=0.0, reg_lower_limit=0.0, max_factor_retries=0)
+  res = s(np.zeros_like(P), q, A, b, G, hl, hu, xl, xu, settings=st)
+  assert res.status == QPStatus.NUMERICS
+  assert _all_finite(res)
+  _reported_match_recomputed((np.zeros_like(P), q, A, b, G, hl, hu, xl, xu), res)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_time_limit(backend: str) -> None:
+  n, p, m = 40, 8, 25
+  s = _solver(backend, n, p, m)
+  data = _gen(n, p, m, None).draw(7)
+  res = s(*data, settings=QPSettings(time_limit=1e-9))
+  assert res.status == QPStatus.TIME_LIMIT
+  assert res.iterations <= 1 and _all_finite(res)
+  _reported_match_recomputed(data, res)
+  assert s(*data, settings=QPSettings(time_limit=10.0)).solved
+  with pytest.raises(ValueError, match="settings.time_limit must be a finite non-negative number"):
+    s(*data, settings=QPSettings(time_limit=-1.0))
+  with pytest.raises(TypeError, match="settings.time_limit must be a real number"):
+    s(*data, settings={"time_limit": "1s"})

@@ -404,14 +404,15 @@ class Ipm {
     back(d_.x_lower, d_.dx.ptr());
   }
 
-  // Largest step in (0, 1] keeping s, z >= 0 (before the fraction to the boundary).
-  T max_step() {
-    T a = T(1);
-    for_each_pair(d_, [&a](T& s, T& z, T& ds, T& dz) {
-      if (ds < T(0) && -s / ds < a) a = -s / ds;
-      if (dz < T(0) && -z / dz < a) a = -z / dz;
+  // Largest steps in (0, 1] keeping s >= 0 (primal) and z >= 0 (dual), before the fraction to the boundary.
+  void max_steps(T& a_primal, T& a_dual) {
+    T ap = T(1), ad = T(1);
+    for_each_pair(d_, [&ap, &ad](T& s, T& z, T& ds, T& dz) {
+      if (ds < T(0) && -s / ds < ap) ap = -s / ds;
+      if (dz < T(0) && -z / dz < ad) ad = -z / dz;
     });
-    return a;
+    a_primal = ap;
+    a_dual = ad;
   }
 
   bool step() {
@@ -422,16 +423,17 @@ class Ipm {
     });
     if (!factorize()) return false;
     const T mu0 = mu();
-    T alpha = T(1);
+    T ap = T(1), ad = T(1);  // primal (x, s) and dual (y, z) step lengths
     if (m_act_ > 0) {
       // predictor (affine scaling)
       for_each_block(d_, [](auto& blk, const T*) {
         for (int i = 0; i < blk.size; ++i) blk.rc[i] = blk.s[i] * blk.z[i];
       });
       newton();
-      const T a_aff = st_.tau * max_step();
+      max_steps(ap, ad);
+      const T ap_aff = st_.tau * ap, ad_aff = st_.tau * ad;
       T mu_aff = T(0);
-      for_each_pair(d_, [&](T& s, T& z, T& ds, T& dz) { mu_aff += (s + a_aff * ds) * (z + a_aff * dz); });
+      for_each_pair(d_, [&](T& s, T& z, T& ds, T& dz) { mu_aff += (s + ap_aff * ds) * (z + ad_aff * dz); });
       mu_aff /= T(m_act_);
       T sigma = mu0 > T(0) ? mu_aff / mu0 : T(0);
       T sp = T(1);
@@ -444,21 +446,22 @@ class Ipm {
           blk.rc[i] = blk.on[i] ? blk.s[i] * blk.z[i] + blk.ds[i] * blk.dz[i] - target : T(0);
       });
       newton();
-      // one step length for primal and dual variables (separate ones, as in PIQP, need as many
-      // iterations on Maros-Meszaros but cost warm starts iterations and spoil the recession
-      // direction the dual-infeasibility certificate reads); fraction to the boundary at least tau,
-      // almost 1 near the solution (mu of the scaled problem)
-      alpha = detail::min2(T(1), detail::max2(st_.tau, T(1) - mu0) * max_step());
+      // separate primal and dual step lengths and a fixed fraction tau to the boundary, as in PIQP
+      // (one common length, or a fraction growing to 1 with the barrier parameter, stall the hard
+      // LISWET problems)
+      max_steps(ap, ad);
+      ap *= st_.tau;
+      ad *= st_.tau;
     } else {
       newton();
     }
-    alpha_ = alpha;
-    for (int j = 0; j < n; ++j) d_.xs[j] += alpha * d_.dx[j];
-    for (int i = 0; i < p; ++i) d_.ys[i] += alpha * d_.dy[i];
-    for_each_block(d_, [alpha](auto& blk, const T*) {
+    alpha_ = detail::min2(ap, ad);
+    for (int j = 0; j < n; ++j) d_.xs[j] += ap * d_.dx[j];
+    for (int i = 0; i < p; ++i) d_.ys[i] += ad * d_.dy[i];
+    for_each_block(d_, [ap, ad](auto& blk, const T*) {
       for (int i = 0; i < blk.size; ++i) {
-        blk.s[i] += alpha * blk.ds[i];
-        blk.z[i] += alpha * blk.dz[i];
+        blk.s[i] += ap * blk.ds[i];
+        blk.z[i] += ad * blk.dz[i];
       }
     });
     set_inactive();

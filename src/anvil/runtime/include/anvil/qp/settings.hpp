@@ -72,7 +72,7 @@ struct Tunables {
   static constexpr T cold_mu_min = single ? T(1e-4) : T(1e-10);
   /// Warm start: the pairs are centred on s z = max(warm_mu_min, warm_mu_factor * infeasibility).
   static constexpr T warm_mu_min = single ? T(1e-5) : T(1e-8);
-  static constexpr T warm_mu_factor = T(0.03);
+  static constexpr T warm_mu_factor = T(1.0);
   /// Convexity check: P + convexity_shift * max|P| I must be positive definite (sqrt(eps): well
   /// above the rounding error of a Cholesky factorization of a positive semidefinite matrix).
   static constexpr T convexity_shift = single ? T(3.5e-4) : T(1.5e-8);

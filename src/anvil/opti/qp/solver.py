@@ -40,7 +40,11 @@ class QPStatus(enum.IntEnum):
 
 @dataclass(frozen=True)
 class QPSettings:
-  """Solver settings; ``None`` means the precision-dependent default of ``anvil::qp::Settings``."""
+  """Solver settings (``anvil::qp::Settings``); ``None`` means the precision-dependent default.
+
+  ``time_limit``: seconds of solve time, checked once per iteration (status ``TIME_LIMIT``; 0: none).
+  ``preconditioner_scale_cost``: also scale P, q to unit size (off by default, as in PIQP).
+  ``tau``: fraction to the boundary of the primal and dual step lengths."""
 
   eps_abs: float | None = None
   eps_rel: float | None = None
@@ -135,7 +139,8 @@ _INFO_FIELDS = ("status", "iterations", "factorizations", "primal_residual", "du
 class QPResult:
   """Solution and statistics. ``z``: one signed multiplier per row of G (> 0: upper bound active),
   ``z_box``: one signed multiplier per variable bound. ``solve_time``: the C++ solver's own time;
-  ``call_time``: the whole Python call."""
+  ``call_time``: the whole Python call. Never NaN: on ``MAX_ITER_REACHED``, ``TIME_LIMIT`` and
+  ``NUMERICS`` the best finite iterate seen with its residuals, on ``NON_CONVEX`` the start point."""
 
   x: np.ndarray
   y: np.ndarray

@@ -31,7 +31,7 @@ struct DenseWorkspace {
   Array<T, std::size_t(N) * N> AtA;  ///< A'A of the scaled A (upper triangle)
   Array<T, std::size_t(N) * N> K;    ///< the reduced matrix (upper triangle, row-major), for refinement
   Array<T, std::size_t(N) * N> L;    ///< Cholesky factor U (K = U'U, upper triangle, row-major)
-  Array<T, N> tn, rn, cn;
+  Array<T, N> tn, rn, cn, bn;  ///< refinement: right-hand side, residual, correction, best solution
   Array<int, N> p_lo, p_hi;         ///< nonzero column range of each row of P (full, symmetric)
   Array<int, N> env;                ///< envelope: K and U row i vanish beyond column env[i] (nondecreasing)
   Array<int, P> a_lo, a_hi;         ///< nonzero column range of each row of A (lo > hi: empty row)
@@ -346,16 +346,23 @@ class DenseBackend {
       const T tol = ref_eps_ * (T(1) + tn);
       T* r = w_.rn.ptr();
       T* c = w_.cn.ptr();
-      T prev = inf<T>();
-      for (int it = 0; it < ref_max_iter_; ++it) {
+      T* best = w_.bn.ptr();
+      T best_err = inf<T>();
+      for (int it = 0;; ++it) {
         sym_mul(w_.K.ptr(), dx, r);
         T en = T(0);
         for (int j = 0; j < N; ++j) {
           r[j] = t[j] - r[j];
           en = max2(en, abs(r[j]));
         }
-        if (!(en > tol) || !(en < T(0.9) * prev)) break;  // converged, or stalled / NaN
-        prev = en;
+        if (!(en < best_err)) {  // no improvement (or NaN): back to the best solution
+          for (int j = 0; j < N; ++j) dx[j] = best[j];
+          break;
+        }
+        const bool stalled = en > Tunables<T>::refinement_min_improvement * best_err;
+        best_err = en;
+        if (!(en > tol) || stalled || it >= ref_max_iter_) break;
+        for (int j = 0; j < N; ++j) best[j] = dx[j];
         for (int j = 0; j < N; ++j) c[j] = r[j];
         tri_solve(c);
         for (int j = 0; j < N; ++j) dx[j] += c[j];

@@ -417,9 +417,11 @@ class Ipm {
 
   bool step() {
     detail::remember_iterate(d_);
-    // keep the multipliers off the boundary (a zero z would freeze its pair for good)
-    for_each_pair(d_, [](T&, T& z, T&, T&) {
-      if (z < K::z_floor) z += K::z_floor;
+    // keep slacks and multipliers off the boundary (a zero s or z would freeze its pair for good:
+    // with the fraction to the boundary near 1 a step can round one to 0)
+    for_each_pair(d_, [](T& s, T& z, T&, T&) {
+      if (z < K::boundary_floor) z += K::boundary_floor;
+      if (s < K::boundary_floor) s += K::boundary_floor;
     });
     if (!factorize()) return false;
     const T mu0 = mu();

@@ -78,8 +78,8 @@ struct Tunables {
   static constexpr T convexity_shift = single ? T(3.5e-4) : T(1.5e-8);
   /// Mehrotra's centring exponent: sigma = (mu_affine / mu)^centring_power.
   static constexpr int centring_power = 3;
-  /// Multipliers below this are moved up by it before a step (a zero z would freeze its pair).
-  static constexpr T z_floor = std::numeric_limits<T>::epsilon();
+  /// Slacks and multipliers below this are moved up by it before a step (a zero would freeze the pair).
+  static constexpr T boundary_floor = std::numeric_limits<T>::epsilon();
   /// Proximal centre updates (PIQP): a centre moves to the iterate when its residual (dual for x,
   /// primal for y, z) fell below centre_update_decrease times the previous one (or met its
   /// tolerance); rho/delta then shrink with the barrier parameter (factor 1 - mu_rate), else by

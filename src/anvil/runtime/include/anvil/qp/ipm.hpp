@@ -82,10 +82,12 @@ class Ipm {
 #endif
       if (res.converged()) return report(Status::SOLVED, res);
       if (iter > 0) {
-        // (sound certificates, checked whatever the residual tests say: a diverging multiplier makes
-        // the relative dual test pass on a problem that is unbounded)
-        if (detail::primal_infeasible(d_, st_)) return report(Status::PRIMAL_INFEASIBLE, res);
-        if (detail::dual_infeasible(d_, st_)) return report(Status::DUAL_INFEASIBLE, res);
+        // certificates when the residual is not met or stopped decreasing (a diverging multiplier
+        // makes the relative dual test pass on a problem that is unbounded)
+        if ((!res.primal_ok || !primal_better_) && detail::primal_infeasible(d_, st_))
+          return report(Status::PRIMAL_INFEASIBLE, res);
+        if ((!res.dual_ok || !dual_better_) && detail::dual_infeasible(d_, st_))
+          return report(Status::DUAL_INFEASIBLE, res);
       }
       if (iter >= st_.max_iter) return report(Status::MAX_ITER_REACHED, res);
       if (st_.time_limit > 0.0 && elapsed() > st_.time_limit) return report(Status::TIME_LIMIT, res);
@@ -106,6 +108,7 @@ class Ipm {
   T mu_prev_ = T(0);      ///< barrier parameter before the last step
   T reg_floor_ = T(0);    ///< current floor of rho and delta
   int no_primal_update_ = 0, no_dual_update_ = 0;
+  bool primal_better_ = true, dual_better_ = true;  ///< the residuals decreased over the last step
   detail::Residuals<T> prev_;  ///< residuals of the previous iterate
   int m_act_ = 0;         ///< number of finite bounds (active slack pairs)
   bool have_best_ = false;
@@ -129,9 +132,10 @@ class Ipm {
                          status == Status::DUAL_INFEASIBLE || status == Status::NON_CONVEX;
     const detail::Residuals<T>* r = &res;
     if (current && res.finite_) {
-      detail::unscale_results(d_);
+      unscale_current();
     } else if (have_best_) {
-      r = &best_;  // results already hold the best iterate
+      r = &best_;
+      detail::unscale_point(d_, d_.best_x.ptr(), d_.best_y.ptr(), d_.best_z.ptr(), d_.best_z_box.ptr());
     } else {
       zero_results();
     }
@@ -149,21 +153,18 @@ class Ipm {
   void keep_if_best(const detail::Residuals<T>& res) {
     const T merit = res.merit(st_);
     if (have_best_ && !(merit < best_merit_)) return;
-    detail::unscale_results(d_);
-    if (!results_finite()) return;
+    // (every iterate that reaches here is finite: the start points and step() check it)
+    for (int j = 0; j < n; ++j) d_.best_x[j] = d_.xs[j];
+    for (int i = 0; i < p; ++i) d_.best_y[i] = d_.ys[i];
+    detail::signed_multipliers(d_, d_.best_z.ptr(), d_.best_z_box.ptr());
     have_best_ = true;
     best_merit_ = merit;
     best_ = res;
   }
 
-  bool results_finite() const {
-    for (int j = 0; j < n; ++j)
-      if (!finite(d_.x[j]) || !finite(d_.z_box[j])) return false;
-    for (int i = 0; i < p; ++i)
-      if (!finite(d_.y[i])) return false;
-    for (int i = 0; i < m; ++i)
-      if (!finite(d_.z[i])) return false;
-    return true;
+  void unscale_current() {
+    detail::signed_multipliers(d_, d_.signed_z.ptr(), d_.dx.ptr());  // (dx: scratch here)
+    detail::unscale_point(d_, d_.xs.ptr(), d_.ys.ptr(), d_.signed_z.ptr(), d_.dx.ptr());
   }
 
   void zero_results() {
@@ -479,20 +480,21 @@ class Ipm {
     const T floor = reg_floor_;
     const bool dual_better = res.dual < K::centre_update_decrease * prev_.dual || res.dual_ok;
     const bool primal_better = res.primal < K::centre_update_decrease * prev_.primal || res.primal_ok;
+    dual_better_ = res.dual < K::centre_update_decrease * prev_.dual;
+    primal_better_ = res.primal < K::centre_update_decrease * prev_.primal;
     // the proximal terms, unscaled: rho |x - xi| and delta |(y, z) - (lambda, nu)|
-    const T c = d_.cost_scale;
-    T dual_prox = T(0), primal_prox = T(0);
-    for (int j = 0; j < n; ++j) dual_prox = detail::max2(dual_prox, detail::abs(d_.col_scale[j] * (d_.xs[j] - d_.x_prox[j])));
-    for (int i = 0; i < p; ++i)
-      primal_prox = detail::max2(primal_prox, detail::abs(d_.eq_scale[i] * (d_.ys[i] - d_.y_prox[i]) / c));
+    T dual_prox = T(0), primal_prox = T(0), box_prox = T(0);
+    for (int j = 0; j < n; ++j) {
+      dual_prox = detail::max2(dual_prox, detail::abs(d_.col_scale[j] * (d_.xs[j] - d_.x_prox[j])));
+      const T dz = (d_.x_upper.z[j] - d_.x_upper.nu[j]) - (d_.x_lower.z[j] - d_.x_lower.nu[j]);
+      box_prox = detail::max2(box_prox, detail::abs(dz * d_.dual_unscale[j]));
+    }
+    for (int i = 0; i < p; ++i) primal_prox = detail::max2(primal_prox, detail::abs(d_.eq_scale[i] * (d_.ys[i] - d_.y_prox[i])));
     for (int i = 0; i < m; ++i) {
       const T dz = (d_.g_upper.z[i] - d_.g_upper.nu[i]) - (d_.g_lower.z[i] - d_.g_lower.nu[i]);
-      primal_prox = detail::max2(primal_prox, detail::abs(d_.ineq_scale[i] * dz / c));
+      primal_prox = detail::max2(primal_prox, detail::abs(d_.ineq_scale[i] * dz));
     }
-    for (int j = 0; j < n; ++j) {
-      const T dz = (d_.x_upper.z[j] - d_.x_upper.nu[j]) - (d_.x_lower.z[j] - d_.x_lower.nu[j]);
-      primal_prox = detail::max2(primal_prox, detail::abs(dz / (c * d_.col_scale[j])));
-    }
+    primal_prox = detail::max2(primal_prox * d_.inv_cost, box_prox);
     // relative to the residuals' scales (PIQP compares them with an absolute threshold)
     dual_prox *= rho_ / detail::max2(T(1), res.dual_scale);
     primal_prox *= delta_ / detail::max2(T(1), res.primal_scale);

@@ -71,6 +71,10 @@ void equilibrate(CoreData<T, N, P, M>& d, Backend& be, const Settings<T>& st, co
 template <typename T, int N, int P, int M>
 int scale_vectors(CoreData<T, N, P, M>& d, const ProblemVectors<T>& pv) {
   const T c = d.cost_scale;
+  d.inv_cost = T(1) / c;
+  for (int j = 0; j < N; ++j) d.dual_unscale[j] = T(1) / (c * d.col_scale[j]);
+  for (int i = 0; i < P; ++i) d.eq_unscale[i] = T(1) / d.eq_scale[i];
+  for (int i = 0; i < M; ++i) d.ineq_unscale[i] = T(1) / d.ineq_scale[i];
   for (int j = 0; j < N; ++j) d.q[j] = c * d.col_scale[j] * pv.q_at(j);
   for (int i = 0; i < P; ++i) d.b[i] = d.eq_scale[i] * pv.b_at(i);
   int active = 0;
@@ -90,16 +94,22 @@ int scale_vectors(CoreData<T, N, P, M>& d, const ProblemVectors<T>& pv) {
   return active;
 }
 
-/// The unscaled results (x, y, signed z, z_box) of the current iterate.
+/// The unscaled results (x, y, z, z_box) of a scaled point (signed multipliers z, z_box).
 template <typename T, int N, int P, int M>
-void unscale_results(CoreData<T, N, P, M>& d) {
-  const T c = d.cost_scale;
+void unscale_point(CoreData<T, N, P, M>& d, const T* xs, const T* ys, const T* zs, const T* zbs) {
   for (int j = 0; j < N; ++j) {
-    d.x[j] = d.col_scale[j] * d.xs[j];
-    d.z_box[j] = (d.x_upper.z[j] - d.x_lower.z[j]) / (c * d.col_scale[j]);
+    d.x[j] = d.col_scale[j] * xs[j];
+    d.z_box[j] = zbs[j] * d.dual_unscale[j];
   }
-  for (int i = 0; i < P; ++i) d.y[i] = d.eq_scale[i] * d.ys[i] / c;
-  for (int i = 0; i < M; ++i) d.z[i] = d.ineq_scale[i] * (d.g_upper.z[i] - d.g_lower.z[i]) / c;
+  for (int i = 0; i < P; ++i) d.y[i] = d.eq_scale[i] * ys[i] * d.inv_cost;
+  for (int i = 0; i < M; ++i) d.z[i] = d.ineq_scale[i] * zs[i] * d.inv_cost;
+}
+
+/// The signed multipliers of the current iterate into zs (G rows) and zbs (box), scaled.
+template <typename T, int N, int P, int M>
+void signed_multipliers(const CoreData<T, N, P, M>& d, T* zs, T* zbs) {
+  for (int i = 0; i < M; ++i) zs[i] = d.g_upper.z[i] - d.g_lower.z[i];
+  for (int j = 0; j < N; ++j) zbs[j] = d.x_upper.z[j] - d.x_lower.z[j];
 }
 
 }  // namespace detail

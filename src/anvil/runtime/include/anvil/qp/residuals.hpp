@@ -59,7 +59,7 @@ Residuals<T> compute_residuals(CoreData<T, N, P, M>& d, Backend& be, const Setti
   for (int j = 0; j < N; ++j) {
     const T zb = d.x_upper.z[j] - d.x_lower.z[j];
     d.rd[j] = d.Px[j] + d.q[j] + d.Aty[j] + d.Gtz[j] + zb;
-    const T u = T(1) / (c * d.col_scale[j]);
+    const T u = d.dual_unscale[j];
     dres = max2(dres, abs(d.rd[j]) * u);
     dscale = max2(dscale, max2(max2(abs(d.Px[j]) * u, abs(pv.q_at(j))), max2(abs(d.Aty[j]) * u, abs(d.Gtz[j]) * u)));
     dscale = max2(dscale, abs(zb) * u);
@@ -73,13 +73,13 @@ Residuals<T> compute_residuals(CoreData<T, N, P, M>& d, Backend& be, const Setti
   T by = T(0);
   for (int i = 0; i < P; ++i) {
     d.rp[i] = d.Ax[i] - d.b[i];
-    const T u = T(1) / d.eq_scale[i];
+    const T u = d.eq_unscale[i];
     pres = max2(pres, abs(d.rp[i]) * u);
     pscale = max2(pscale, max2(abs(d.Ax[i]) * u, abs(pv.b_at(i))));
     by += d.b[i] * d.ys[i];
   }
   for (int i = 0; i < M; ++i) {
-    const T gx = d.Gx[i] / d.ineq_scale[i];
+    const T gx = d.Gx[i] * d.ineq_unscale[i];
     if (d.g_upper.on[i] || d.g_lower.on[i]) pscale = max2(pscale, abs(gx));
     bound(d.g_upper, i, d.Gx[i], gx, pv.hu_at(i));
     bound(d.g_lower, i, d.Gx[i], gx, pv.hl_at(i));
@@ -142,38 +142,37 @@ inline bool support_term(T dz, unsigned char up_on, T h_up, unsigned char lo_on,
 /// Farkas certificate from the last change of (y, z, z_box): A'dy + G'dz + dz_box = 0 with a negative support.
 template <typename T, int N, int P, int M>
 bool primal_infeasible(const CoreData<T, N, P, M>& d, const Settings<T>& st) {
-  const T c = d.cost_scale;
+  const T ic = d.inv_cost;
   T nrm = T(0);
-  for (int i = 0; i < P; ++i) nrm = max2(nrm, abs(d.eq_scale[i] * (d.ys[i] - d.y_prev[i]) / c));
+  for (int i = 0; i < P; ++i) nrm = max2(nrm, abs(d.eq_scale[i] * (d.ys[i] - d.y_prev[i]) * ic));
   for (int i = 0; i < M; ++i)
-    nrm = max2(nrm, abs(d.ineq_scale[i] * ((d.g_upper.z[i] - d.g_lower.z[i]) - d.z_prev[i]) / c));
+    nrm = max2(nrm, abs(d.ineq_scale[i] * ((d.g_upper.z[i] - d.g_lower.z[i]) - d.z_prev[i]) * ic));
   for (int j = 0; j < N; ++j)
-    nrm = max2(nrm, abs(((d.x_upper.z[j] - d.x_lower.z[j]) - d.z_box_prev[j]) / (c * d.col_scale[j])));
+    nrm = max2(nrm, abs(((d.x_upper.z[j] - d.x_lower.z[j]) - d.z_box_prev[j]) * d.dual_unscale[j]));
   if (!(nrm > T(0)) || !finite(nrm)) return false;
   const T tol = st.eps_infeasible * nrm;
   T support = T(0);
   for (int i = 0; i < P; ++i) support += d.b[i] * (d.ys[i] - d.y_prev[i]);
   for (int i = 0; i < M; ++i) {
     const T dz = (d.g_upper.z[i] - d.g_lower.z[i]) - d.z_prev[i];
-    if (!support_term(dz, d.g_upper.on[i], d.g_upper.h[i], d.g_lower.on[i], d.g_lower.h[i], d.ineq_scale[i] / c, tol,
+    if (!support_term(dz, d.g_upper.on[i], d.g_upper.h[i], d.g_lower.on[i], d.g_lower.h[i], d.ineq_scale[i] * ic, tol,
                       support))
       return false;
   }
   for (int j = 0; j < N; ++j) {
     const T dz = (d.x_upper.z[j] - d.x_lower.z[j]) - d.z_box_prev[j];
-    const T u = T(1) / (c * d.col_scale[j]);
+    const T u = d.dual_unscale[j];
     if (!support_term(dz, d.x_upper.on[j], d.x_upper.h[j], d.x_lower.on[j], d.x_lower.h[j], u, tol, support))
       return false;
     const T v = (d.Aty[j] - d.Aty_prev[j] + d.Gtz[j] - d.Gtz_prev[j] + dz) * u;
     if (abs(v) > tol) return false;
   }
-  return support / c < -tol;
+  return support * ic < -tol;
 }
 
 /// Recession direction from the last change of x: P dx = 0, q'dx < 0, A dx = 0, G dx and dx within the bounds' cones.
 template <typename T, int N, int P, int M>
 bool dual_infeasible(const CoreData<T, N, P, M>& d, const Settings<T>& st) {
-  const T c = d.cost_scale;
   T nrm = T(0);
   for (int j = 0; j < N; ++j) nrm = max2(nrm, abs(d.col_scale[j] * (d.xs[j] - d.x_prev[j])));
   if (!(nrm > T(0)) || !finite(nrm)) return false;
@@ -183,15 +182,15 @@ bool dual_infeasible(const CoreData<T, N, P, M>& d, const Settings<T>& st) {
     const T dxs = d.xs[j] - d.x_prev[j];
     const T dx = d.col_scale[j] * dxs;
     qdx += d.q[j] * dxs;
-    if (abs(d.Px[j] - d.Px_prev[j]) / (c * d.col_scale[j]) > tol) return false;
+    if (abs(d.Px[j] - d.Px_prev[j]) * d.dual_unscale[j] > tol) return false;
     if (d.x_upper.on[j] && dx > tol) return false;
     if (d.x_lower.on[j] && dx < -tol) return false;
   }
-  if (!(qdx / c < -tol)) return false;
+  if (!(qdx * d.inv_cost < -tol)) return false;
   for (int i = 0; i < P; ++i)
-    if (abs(d.Ax[i] - d.Ax_prev[i]) / d.eq_scale[i] > tol) return false;
+    if (abs(d.Ax[i] - d.Ax_prev[i]) * d.eq_unscale[i] > tol) return false;
   for (int i = 0; i < M; ++i) {
-    const T gd = (d.Gx[i] - d.Gx_prev[i]) / d.ineq_scale[i];
+    const T gd = (d.Gx[i] - d.Gx_prev[i]) * d.ineq_unscale[i];
     if (d.g_upper.on[i] && gd > tol) return false;
     if (d.g_lower.on[i] && gd < -tol) return false;
   }

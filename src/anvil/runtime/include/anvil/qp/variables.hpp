@@ -70,6 +70,12 @@ struct CoreData {
   Array<T, P> eq_scale;
   Array<T, M> ineq_scale;
   T cost_scale;
+  // reciprocals (multiplications in the per-iteration loops): 1 / (cost_scale col_scale), 1 / eq_scale,
+  // 1 / ineq_scale, 1 / cost_scale
+  Array<T, N> dual_unscale;
+  Array<T, P> eq_unscale;
+  Array<T, M> ineq_unscale;
+  T inv_cost;
   // ---- scaled data ----
   Array<T, N> q;
   Array<T, P> b;
@@ -95,6 +101,10 @@ struct CoreData {
   Array<T, P> dy, rhs_y;
   Array<T, M> dz, ineq_weight, rhs_z; ///< ineq_weight: W of the eliminated inequality slacks
   Array<T, M> Gdx;
+  // ---- the best finite iterate so far (scaled; signed multipliers) ----
+  Array<T, N> best_x, best_z_box;
+  Array<T, P> best_y;
+  Array<T, M> best_z;
   // ---- scratch: Ruiz norms and factors, signed multipliers ----
   Array<T, N> col_P, col_A, col_G, col_factor;
   Array<T, P> row_A, row_factor_A;

@@ -61,7 +61,7 @@ struct SparseWorkspace {
   Array<int, nnz_R> Li, Rc, Rpos;
   Array<int, kRowStructure ? 0 : nK + 1> Rp;
   Array<T, n> Pdiag;  ///< diagonal of the scaled P (0 where the pattern has none)
-  Array<T, nK> Dinv, Y, w, rb, res;  ///< rb: permuted right-hand side, res: refinement residual
+  Array<T, nK> Dinv, Y, w, rb, res, ref_best;  ///< rb: permuted right-hand side, res: refinement residual
   Array<int, kRowStructure ? 0 : nK> flag, pattern, Lnz;
   const T* WG;
 
@@ -295,7 +295,7 @@ class SparseBackend {
   // Iterative refinement of K s = b (permuted numbering); keeps the best solution seen.
   void refine(const T* b, T* s) {
     T* e = w_.res.ptr();
-    T* best = w_.Y.ptr();  // (the factorization's work vector, free between factorizations)
+    T* best = w_.ref_best.ptr();
     const T tol = ref_eps_ * (T(1) + norm_inf(b, NK));
     T best_err = inf<T>();
     for (int it = 0;; ++it) {
@@ -316,7 +316,6 @@ class SparseBackend {
       ldl_solve(e);
       for (int k = 0; k < NK; ++k) s[k] += e[k];
     }
-    for (int k = 0; k < NK; ++k) w_.Y[k] = T(0);  // ldl() expects a zero work vector
   }
 
   // The row structure of L (pattern-constant): for each row k the columns i with L(k,i) != 0 in a

@@ -9,13 +9,14 @@
 //   [ A               -delta I            ] [dy] = [ry]
 //   [ G                         -W^{-1}   ] [dz]   [rz]
 //
-// (B: eliminated box terms, W: eliminated inequality slacks), with the proximal centres moved to
-// the current iterate after every step. The regularization keeps the system quasi-definite, so
-// rank-deficient equalities, LPs and degenerate problems need no special treatment. Every
-// inequality kind is a SlackBlock (variables.hpp); infinite bounds are masked out.
-// Mehrotra predictor-corrector (PIQP-style centred starting point), Ruiz equilibration
-// (preconditioner.hpp), infeasibility detection from the change of the iterates (residuals.hpp).
-// On any failure the best finite iterate is returned. No heap allocation, no exceptions.
+// (B: eliminated box terms, W: eliminated inequality slacks); the proximal centres follow the
+// iterate when its residuals decrease (PIQP's rule, update_prox). The regularization keeps the
+// system quasi-definite, so rank-deficient equalities, LPs and degenerate problems need no special
+// treatment. Every inequality kind is a SlackBlock (variables.hpp); infinite bounds are masked out.
+// Mehrotra predictor-corrector with separate primal/dual step lengths (PIQP-style centred starting
+// point), Ruiz equilibration (preconditioner.hpp), infeasibility detection from the change of the
+// iterates (residuals.hpp). On MAX_ITER/TIME_LIMIT/NUMERICS the best finite iterate is returned.
+// No heap allocation, no exceptions.
 //
 // Backend interface (dense/kkt.hpp, sparse/kkt.hpp):
 //   bool data_finite();  void norms(...); void scale(...); void scale_P(T c);   // preconditioner.hpp

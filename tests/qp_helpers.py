@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
+import scipy.io as sio
 import scipy.sparse as sp
+
+BIG = 9e19  # Maros-Meszaros files: bounds beyond +-BIG are infinite
+
+
+def maros_meszaros_dir() -> Path | None:
+  """The development half of the Maros-Meszaros set (shared/problems/maros_meszaros beside the repository,
+  or $ANVIL_MM_DIR), or None."""
+  root = Path(__file__).resolve().parents[1]
+  cands = [os.environ.get("ANVIL_MM_DIR", "")] + [str(b / "shared" / "problems" / "maros_meszaros")
+                                                 for b in (root.parent, root.parent.parent, root)]
+  for c in cands:
+    if c and Path(c).is_dir() and any(Path(c).glob("*.mat")):
+      return Path(c)
+  return None
+
+
 
 
 def kkt_residuals(P, q, A, b, G, h_l, h_u, x_l, x_u, x, y, z, z_box) -> dict[str, float]:
@@ -127,3 +147,94 @@ def piqp_solve(P, q, A, b, G, h_l, h_u, x_l, x_u, sparse: bool = True):
                x_l, x_u)
   status = solver.solve()
   return solver.result, status
+
+
+# ----------------------------------------------------------------------------- Maros-Meszaros
+def load_maros_meszaros(name: str, directory: Path) -> dict:
+  """One problem: the MM data (P, q, A = [C; I], l, u) and its split into anvil's form."""
+  d = sio.loadmat(str(directory / f"{name}.mat"))
+  n = int(np.asarray(d["n"]).item())
+  m = int(np.asarray(d["m"]).item())
+  P = sp.csc_matrix(d["P"], dtype=float)
+  P = ((P + P.T) * 0.5).tocsc()  # the files hold P symmetric; remove rounding asymmetry
+  q = np.asarray(d["q"], dtype=float).ravel()
+  A = sp.csc_matrix(d["A"], dtype=float)
+  l = np.asarray(d["l"], dtype=float).ravel()
+  u = np.asarray(d["u"], dtype=float).ravel()
+  l[l <= -BIG] = -np.inf
+  u[u >= BIG] = np.inf
+  mc = m - n
+  C = A[:mc].tocsr()
+  eq = np.flatnonzero(l[:mc] == u[:mc])
+  ineq = np.flatnonzero(l[:mc] != u[:mc])
+  return {
+    "name": name, "n": n, "mc": mc, "P": P, "q": q, "A": A, "l": l, "u": u, "eq": eq, "ineq": ineq,
+    "Aeq": sp.csc_matrix(C[eq]), "b": l[eq].copy(), "G": sp.csc_matrix(C[ineq]), "h_l": l[ineq].copy(),
+    "h_u": u[ineq].copy(), "x_l": l[mc:].copy(), "x_u": u[mc:].copy(),
+  }
+
+
+def maros_meszaros_names(directory: Path, max_size: int = 0) -> list[str]:
+  """Problem names in ``directory`` with n + m_c <= max_size (0: all)."""
+  names = []
+  for f in sorted(directory.glob("*.mat")):
+    d = sio.loadmat(str(f), variable_names=["n", "m"])
+    n, m = int(np.asarray(d["n"]).item()), int(np.asarray(d["m"]).item())
+    if max_size <= 0 or n + (m - n) <= max_size:
+      names.append(f.stem)
+  return names
+
+
+def mm_residuals(prob: dict, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+  """Recomputed residuals of (x, y) for min 1/2x'Px + q'x s.t. l <= Ax <= u, with one signed multiplier
+  per row of A (> 0: upper bound active): primal = bound violation of Ax, dual = |Px + q + A'y| plus
+  multipliers of the wrong sign for an infinite bound, gap = |x'Px + q'x + support(y)|; each with
+  its scale."""
+  P, q, A, l, u = prob["P"], prob["q"], prob["A"], prob["l"], prob["u"]
+  x = np.asarray(x, float)
+  y = np.asarray(y, float)
+  Ax, Px, Aty = A @ x, P @ x, A.T @ y
+  viol = np.maximum(np.maximum(Ax - u, l - Ax), 0.0)
+  prim = float(np.max(viol, initial=0.0))
+  fin = np.concatenate([l[np.isfinite(l)], u[np.isfinite(u)]])
+  prim_scale = max(float(np.max(np.abs(Ax), initial=0.0)), float(np.max(np.abs(fin), initial=0.0)))
+  yp, ym = np.maximum(y, 0.0), np.maximum(-y, 0.0)
+  wrong = np.concatenate([yp[~np.isfinite(u)], ym[~np.isfinite(l)]])
+  dual = max(float(np.max(np.abs(Px + q + Aty), initial=0.0)), float(np.max(wrong, initial=0.0)))
+  dual_scale = max(float(np.max(np.abs(Px), initial=0.0)), float(np.max(np.abs(q), initial=0.0)),
+                   float(np.max(np.abs(Aty), initial=0.0)))
+  uu, ll = np.where(np.isfinite(u), u, 0.0), np.where(np.isfinite(l), l, 0.0)
+  support = float(uu @ yp - ll @ ym)
+  xPx, qx = float(x @ Px), float(q @ x)
+  gap = abs(xPx + qx + support)
+  gap_scale = max(abs(xPx), abs(qx), abs(float(uu @ yp)), abs(float(ll @ ym)))
+  return {"primal": prim, "dual": dual, "gap": gap, "primal_scale": prim_scale, "dual_scale": dual_scale,
+          "gap_scale": gap_scale}
+
+
+def checks(r: dict[str, float]) -> tuple[bool, bool]:
+  vals = [r[k] for k in ("primal", "dual", "gap")]
+  if not all(np.isfinite(v) for v in vals):
+    return False, False
+  default = all(v <= 1.0 for v in vals)
+  strict = all(r[k] <= 1e-6 * (1.0 + r[k + "_scale"]) for k in ("primal", "dual", "gap"))
+  return default, strict
+
+
+def mm_anvil_args(prob: dict) -> tuple:
+  """(P, q, A, b, G, h_l, h_u, x_l, x_u) of a Maros-Meszaros problem for QPSolver.__call__ (None for absent blocks)."""
+  has_A, has_G = prob["Aeq"].shape[0] > 0, prob["G"].shape[0] > 0
+  return (prob["P"], prob["q"], prob["Aeq"] if has_A else None, prob["b"] if has_A else None,
+          prob["G"] if has_G else None, prob["h_l"] if has_G else None, prob["h_u"] if has_G else None,
+          prob["x_l"], prob["x_u"])
+
+
+def mm_multipliers(prob: dict, y, z, z_box) -> np.ndarray:
+  """anvil's (y, z, z_box) as one signed multiplier per row of the MM matrix [C; I]."""
+  out = np.zeros(prob["mc"] + prob["n"])
+  if prob["Aeq"].shape[0]:
+    out[prob["eq"]] = y
+  if prob["G"].shape[0]:
+    out[prob["ineq"]] = z
+  out[prob["mc"]:] = z_box
+  return out

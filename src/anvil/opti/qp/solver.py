@@ -35,11 +35,17 @@ class QPStatus(enum.IntEnum):
   NUMERICS = 4
   INVALID_INPUT = 5
   UNSOLVED = 6
+  NON_CONVEX = 7
+  TIME_LIMIT = 8
 
 
 @dataclass(frozen=True)
 class QPSettings:
-  """Solver settings; ``None`` means the precision-dependent default of ``anvil::qp::Settings``."""
+  """Solver settings (``anvil::qp::Settings``); ``None`` means the precision-dependent default.
+
+  ``time_limit``: seconds of solve time, checked once per iteration (status ``TIME_LIMIT``; 0: none).
+  ``preconditioner_scale_cost``: also scale P, q to unit size (off by default, as in PIQP).
+  ``tau``: fraction to the boundary of the primal and dual step lengths."""
 
   eps_abs: float | None = None
   eps_rel: float | None = None
@@ -51,10 +57,11 @@ class QPSettings:
   tau: float = 0.99
   preconditioner: bool = True
   preconditioner_iter: int = 10
+  preconditioner_scale_cost: bool = False
   iterative_refinement_max_iter: int = 10
   iterative_refinement_eps_rel: float | None = None
   max_factor_retries: int = 10
-  verbose: bool = False
+  time_limit: float = 0.0  # seconds of solve time, checked once per iteration (status TIME_LIMIT); 0: none
 
   def resolved(self, dtype: Any) -> dict[str, float]:
     """All values, with ``None`` replaced by the default for ``dtype`` (float32 or float64)."""
@@ -75,26 +82,56 @@ class QPSettings:
     return out
 
   def validate(self, where: str) -> None:
-    for name in ("max_iter", "preconditioner_iter", "iterative_refinement_max_iter", "max_factor_retries"):
-      v = getattr(self, name)
-      if not isinstance(v, int | np.integer) or v < 0:
-        raise ValueError(f"{where}: settings.{name} must be a non-negative integer, got {v!r}")
-    for name in ("eps_abs", "eps_rel", "eps_infeasible", "reg_lower_limit", "rho_init", "delta_init",
-                 "iterative_refinement_eps_rel"):
-      v = getattr(self, name)
-      if v is not None and not (np.isfinite(v) and v >= 0):
-        raise ValueError(f"{where}: settings.{name} must be a finite non-negative number, got {v!r}")
+    """Raises TypeError (wrong type) or ValueError (out of range) naming ``where`` and the setting."""
+    for f in fields(self):
+      v = getattr(self, f.name)
+      if f.name in _BOOL_SETTINGS:
+        if not isinstance(v, bool | np.bool_):
+          raise TypeError(f"{where}: settings.{f.name} must be a bool, got {type(v).__name__} {v!r}")
+      elif f.name in _INT_SETTINGS:
+        if isinstance(v, bool) or not isinstance(v, int | np.integer):
+          raise TypeError(f"{where}: settings.{f.name} must be an int, got {type(v).__name__} {v!r}")
+        if v < 0:
+          raise ValueError(f"{where}: settings.{f.name} must be a non-negative integer, got {v!r}")
+      elif v is not None:
+        if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
+          raise TypeError(f"{where}: settings.{f.name} must be a real number (or None for the default), got "
+                          f"{type(v).__name__} {v!r}")
+        if not (np.isfinite(v) and v >= 0):
+          raise ValueError(f"{where}: settings.{f.name} must be a finite non-negative number, got {v!r}")
     if not 0 < self.tau < 1:
       raise ValueError(f"{where}: settings.tau must lie in (0, 1), got {self.tau!r}")
 
+  @classmethod
+  def coerce(cls, settings: Any, where: str) -> QPSettings:
+    """``settings`` as a validated QPSettings: None (defaults), a QPSettings or a dict of its fields."""
+    if settings is None:
+      return cls()
+    if isinstance(settings, dict):
+      names = [f.name for f in fields(cls)]
+      unknown = [k for k in settings if k not in names]
+      if unknown:
+        raise ValueError(f"{where}: settings has unknown key {unknown[0]!r} (expected keys of QPSettings: "
+                         f"{', '.join(names)})")
+      settings = cls(**settings)
+    elif not isinstance(settings, QPSettings):
+      raise TypeError(f"{where}: settings must be a QPSettings or a dict of its fields, got "
+                      f"{type(settings).__name__}")
+    settings.validate(where)
+    return settings
+
+
+# the backend-independent headers of anvil/qp/ (exported with every solver)
+_QP_HEADERS = ("common", "core", "ipm", "preconditioner", "residuals", "results", "settings", "variables")
 
 _SETTINGS_ORDER = (
   "eps_abs", "eps_rel", "eps_infeasible", "max_iter", "reg_lower_limit", "rho_init", "delta_init", "tau",
   "preconditioner", "preconditioner_iter", "iterative_refinement_max_iter", "iterative_refinement_eps_rel",
-  "max_factor_retries", "verbose",
+  "max_factor_retries", "time_limit", "preconditioner_scale_cost",
 )
 _INT_SETTINGS = {"max_iter", "preconditioner_iter", "iterative_refinement_max_iter", "max_factor_retries"}
-_BOOL_SETTINGS = {"preconditioner", "verbose"}
+_BOOL_SETTINGS = {"preconditioner", "preconditioner_scale_cost"}
+_DOUBLE_SETTINGS = {"time_limit"}  # double in C++ whatever the solver's precision
 _INFO_FIELDS = ("status", "iterations", "factorizations", "primal_residual", "dual_residual", "duality_gap",
                 "objective", "rho", "delta", "mu", "solve_time")
 
@@ -103,7 +140,8 @@ _INFO_FIELDS = ("status", "iterations", "factorizations", "primal_residual", "du
 class QPResult:
   """Solution and statistics. ``z``: one signed multiplier per row of G (> 0: upper bound active),
   ``z_box``: one signed multiplier per variable bound. ``solve_time``: the C++ solver's own time;
-  ``call_time``: the whole Python call."""
+  ``call_time``: the whole Python call. Never NaN: on ``MAX_ITER_REACHED``, ``TIME_LIMIT`` and
+  ``NUMERICS`` the best finite iterate seen with its residuals, on ``NON_CONVEX`` the start point."""
 
   x: np.ndarray
   y: np.ndarray
@@ -191,10 +229,7 @@ class QPSolver(FunctionBase):
     if backend not in ("dense", "sparse"):
       raise ValueError(f"{where}: backend must be 'dense' or 'sparse', got {backend!r}")
     self.backend = backend
-    self.settings = settings if settings is not None else QPSettings()
-    if not isinstance(self.settings, QPSettings):
-      raise ValueError(f"{where}: settings must be a QPSettings, got {type(self.settings).__name__}")
-    self.settings.validate(where)
+    self.settings = QPSettings.coerce(settings, where)
     Pp = _pattern(P, (self.n, self.n), "P", where)
     Ap = _pattern(A, None, "A", where)
     Gp = _pattern(G, None, "G", where)
@@ -228,7 +263,7 @@ class QPSolver(FunctionBase):
 
   @property
   def runtime_headers(self) -> set[str]:
-    return {"anvil/qp/common.hpp", "anvil/qp/core.hpp", f"anvil/qp/{self.backend}.hpp"}
+    return {f"anvil/qp/{h}.hpp" for h in _QP_HEADERS} | {f"anvil/qp/{self.backend}.hpp", f"anvil/qp/{self.backend}/kkt.hpp"}
 
   def _settings_cpp(self, indent: str = "  ") -> str:
     vals = self.settings.resolved(self.dtype)
@@ -239,6 +274,8 @@ class QPSolver(FunctionBase):
         out.append(f"{indent}s.{k} = {'true' if v else 'false'};")
       elif k in _INT_SETTINGS:
         out.append(f"{indent}s.{k} = {int(v)};")
+      elif k in _DOUBLE_SETTINGS:
+        out.append(f"{indent}s.{k} = {float(v)!r};")
       else:
         out.append(f"{indent}s.{k} = Scalar({float(v)!r});")
     return "\n".join(out)
@@ -386,7 +423,7 @@ void anvil_qp_call(void* const* in, void* const* out, void* ws) {{
       if default is None:
         return None
       return np.full(size, default, dtype=self.dtype)
-    arr = np.asarray(v, dtype=np.float64)
+    arr = self._real_array(v, what, f"shape ({size},)")
     if arr.ndim == 0:
       arr = np.full(size, float(arr))
     arr = arr.reshape(-1) if arr.ndim == 2 and 1 in arr.shape else arr
@@ -396,6 +433,22 @@ void anvil_qp_call(void* const* in, void* const* out, void* ws) {{
       raise self._err(f"argument {what} contains NaN")
     return np.ascontiguousarray(arr, dtype=self.dtype)
 
+  def _real_array(self, v: Any, what: str, expected: str) -> np.ndarray:
+    """``v`` as a float64 array; TypeError/ValueError naming the argument for anything not real numbers."""
+    if sp.issparse(v):
+      v = v.toarray()
+    try:
+      a = np.asarray(v)
+    except (TypeError, ValueError) as e:
+      raise TypeError(f"QPSolver {self.name!r}: argument {what} must be a real array of {expected} (or None), "
+                      f"got {type(v).__name__} ({e})") from None
+    if a.dtype.kind == "c":
+      raise ValueError(f"QPSolver {self.name!r}: argument {what} must be real, got complex values (dtype {a.dtype})")
+    if a.dtype.kind not in "fiub":
+      raise TypeError(f"QPSolver {self.name!r}: argument {what} must be a real array of {expected} (or None), "
+                      f"got {type(v).__name__} of dtype {a.dtype}")
+    return a.astype(np.float64)
+
   def _mat(self, M: Any, pattern: sp.csc_matrix, what: str, upper: bool = False) -> np.ndarray | None:
     rows, cols = pattern.shape
     if M is None:
@@ -403,9 +456,11 @@ void anvil_qp_call(void* const* in, void* const* out, void* ws) {{
     if sp.issparse(M):
       if M.shape != (rows, cols):
         raise self._err(f"argument {what} must have shape {(rows, cols)}, got {M.shape}")
+      if M.dtype.kind == "c":
+        raise self._err(f"argument {what} must be real, got complex values (dtype {M.dtype})")
       C = sp.coo_matrix(M)
     else:
-      arr = np.asarray(M, dtype=np.float64)
+      arr = self._real_array(M, what, f"shape {(rows, cols)}")
       if arr.shape != (rows, cols):
         raise self._err(f"argument {what} must have shape {(rows, cols)}, got {arr.shape}")
       if self.backend == "dense":
@@ -473,14 +528,20 @@ void anvil_qp_call(void* const* in, void* const* out, void* ws) {{
     if sp.issparse(P):
       if P.shape != (self.n, self.n):
         raise self._err(f"argument P must have shape {(self.n, self.n)}, got {P.shape}")
+      if P.dtype.kind == "c":
+        raise self._err(f"argument P must be real, got complex values (dtype {P.dtype})")
       D = sp.csr_matrix(P, dtype=np.float64)
+      if not np.isfinite(D.data).all():
+        raise self._err("argument P has non-finite entries (NaN or inf)")
       diff = abs(D - D.T)
       dmax = diff.max() if diff.nnz else 0.0
       scale = abs(D).max() if D.nnz else 0.0
     else:
-      arr = np.asarray(P, dtype=np.float64)
+      arr = self._real_array(P, "P", f"shape {(self.n, self.n)}")
       if arr.shape != (self.n, self.n):
         raise self._err(f"argument P must have shape {(self.n, self.n)}, got {arr.shape}")
+      if not np.isfinite(arr).all():
+        raise self._err("argument P has non-finite entries (NaN or inf)")
       dmax = float(np.max(np.abs(arr - arr.T))) if arr.size else 0.0
       scale = float(np.max(np.abs(arr))) if arr.size else 0.0
     if not dmax <= 1e-10 * max(1.0, scale):
@@ -619,7 +680,7 @@ void anvil_qp_call(void* const* in, void* const* out, void* ws) {{
       if type(M) is np.ndarray and M.shape == shape and M.dtype == self.dtype:
         mats.append(M)
         continue
-      arr = np.asarray(M, dtype=self.dtype)
+      arr = self._real_array(M, what, f"{int(np.prod(shape))} packed values").astype(self.dtype)
       if arr.size != int(np.prod(shape)):
         raise self._err(f"argument {what} (packed) must have {int(np.prod(shape))} values {shape}, got shape "
                         f"{arr.shape}")
@@ -770,13 +831,13 @@ class _CallPath:
     return hit
 
   def cfg(self, settings: QPSettings | None, key: tuple[int, int, int], warm: int) -> np.ndarray:
+    if settings is not None and not isinstance(settings, QPSettings):
+      settings = QPSettings.coerce(settings, f"QPSolver {self.solver.name!r}")
     ck = (settings, key[0], key[1], key[2], warm)
     c = self.cfgs.get(ck)
     if c is None:
       s = self.solver
       st = settings if settings is not None else s.settings
-      if not isinstance(st, QPSettings):
-        raise s._err(f"settings must be a QPSettings, got {type(st).__name__}")
       st.validate(f"QPSolver {s.name!r}")
       vals = st.resolved(s.dtype)
       c = _const(np.array([float(vals[k]) for k in _SETTINGS_ORDER] + [*key, warm], dtype=np.float64))

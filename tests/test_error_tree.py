@@ -123,7 +123,6 @@ def test_jit_environment_errors_are_anvil_errors(monkeypatch):
   assert isinstance(e.value, av.jit.CompilerNotFoundError) and isinstance(e.value, av.AnvilError)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="opti/qp raises builtin ValueError until it uses anvil.errors")
 def test_qp_errors_are_anvil_errors():
   with pytest.raises(ValueError) as e:
     av.opti.QPSolver("tree_qp", 2, P=(3, 3))

@@ -632,3 +632,16 @@ def test_time_limit(backend: str) -> None:
     s(*data, settings=QPSettings(time_limit=-1.0))
   with pytest.raises(TypeError, match="settings.time_limit must be a real number"):
     s(*data, settings={"time_limit": "1s"})
+
+
+def test_convexity_check_can_be_turned_off_for_null_space_convex_problems():
+  """P = diag(1, -1) with x1 = 0 is convex on the feasible set: with check_convexity=False (what the
+  SQP uses) the KKT factorization decides, and the QP solves; with the check it is NON_CONVEX."""
+  s = QPSolver("qp_nullspace", 2, P=(2, 2), A=(1, 2))
+  P, q, A, b = np.diag([1.0, -1.0]), np.array([-1.0, 0.0]), np.array([[0.0, 1.0]]), np.zeros(1)
+  assert s(P=P, q=q, A=A, b=b).status == QPStatus.NON_CONVEX
+  r = s(P=P, q=q, A=A, b=b, settings=QPSettings(check_convexity=False))
+  assert r.status == QPStatus.SOLVED
+  np.testing.assert_allclose(r.x, [1.0, 0.0], atol=1e-8)
+  # independent KKT: P x + q + A'y = 0, A x = b
+  np.testing.assert_allclose(P @ r.x + q + A.T @ r.y, 0.0, atol=1e-8)

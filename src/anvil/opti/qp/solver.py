@@ -21,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from anvil.codegen.names import check_identifier
+from anvil.errors import ArgumentError, ArgumentTypeError
 from anvil.module import FunctionBase
 from anvil.opti.qp.symbolic import KKTSymbolic, analyze, pattern_struct, upper_pattern
 
@@ -45,7 +46,10 @@ class QPSettings:
 
   ``time_limit``: seconds of solve time, checked once per iteration (status ``TIME_LIMIT``; 0: none).
   ``preconditioner_scale_cost``: also scale P, q to unit size (off by default, as in PIQP).
-  ``tau``: fraction to the boundary of the primal and dual step lengths."""
+  ``tau``: fraction to the boundary of the primal and dual step lengths.
+  ``check_convexity``: check that P is positive semidefinite before iterating (status ``NON_CONVEX``);
+  the SQP turns it off: its Hessians need only be positive definite on the constraints' null space,
+  which the KKT factorization itself tests."""
 
   eps_abs: float | None = None
   eps_rel: float | None = None
@@ -62,6 +66,7 @@ class QPSettings:
   iterative_refinement_eps_rel: float | None = None
   max_factor_retries: int = 10
   time_limit: float = 0.0  # seconds of solve time, checked once per iteration (status TIME_LIMIT); 0: none
+  check_convexity: bool = True  # NON_CONVEX unless P is positive semidefinite (the SQP turns it off)
 
   def resolved(self, dtype: Any) -> dict[str, float]:
     """All values, with ``None`` replaced by the default for ``dtype`` (float32 or float64)."""
@@ -87,20 +92,20 @@ class QPSettings:
       v = getattr(self, f.name)
       if f.name in _BOOL_SETTINGS:
         if not isinstance(v, bool | np.bool_):
-          raise TypeError(f"{where}: settings.{f.name} must be a bool, got {type(v).__name__} {v!r}")
+          raise ArgumentTypeError(f"{where}: settings.{f.name} must be a bool, got {type(v).__name__} {v!r}")
       elif f.name in _INT_SETTINGS:
         if isinstance(v, bool) or not isinstance(v, int | np.integer):
-          raise TypeError(f"{where}: settings.{f.name} must be an int, got {type(v).__name__} {v!r}")
+          raise ArgumentTypeError(f"{where}: settings.{f.name} must be an int, got {type(v).__name__} {v!r}")
         if v < 0:
-          raise ValueError(f"{where}: settings.{f.name} must be a non-negative integer, got {v!r}")
+          raise ArgumentError(f"{where}: settings.{f.name} must be a non-negative integer, got {v!r}")
       elif v is not None:
         if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
-          raise TypeError(f"{where}: settings.{f.name} must be a real number (or None for the default), got "
+          raise ArgumentTypeError(f"{where}: settings.{f.name} must be a real number (or None for the default), got "
                           f"{type(v).__name__} {v!r}")
         if not (np.isfinite(v) and v >= 0):
-          raise ValueError(f"{where}: settings.{f.name} must be a finite non-negative number, got {v!r}")
+          raise ArgumentError(f"{where}: settings.{f.name} must be a finite non-negative number, got {v!r}")
     if not 0 < self.tau < 1:
-      raise ValueError(f"{where}: settings.tau must lie in (0, 1), got {self.tau!r}")
+      raise ArgumentError(f"{where}: settings.tau must lie in (0, 1), got {self.tau!r}")
 
   @classmethod
   def coerce(cls, settings: Any, where: str) -> QPSettings:
@@ -111,11 +116,11 @@ class QPSettings:
       names = [f.name for f in fields(cls)]
       unknown = [k for k in settings if k not in names]
       if unknown:
-        raise ValueError(f"{where}: settings has unknown key {unknown[0]!r} (expected keys of QPSettings: "
+        raise ArgumentError(f"{where}: settings has unknown key {unknown[0]!r} (expected keys of QPSettings: "
                          f"{', '.join(names)})")
       settings = cls(**settings)
     elif not isinstance(settings, QPSettings):
-      raise TypeError(f"{where}: settings must be a QPSettings or a dict of its fields, got "
+      raise ArgumentTypeError(f"{where}: settings must be a QPSettings or a dict of its fields, got "
                       f"{type(settings).__name__}")
     settings.validate(where)
     return settings
@@ -127,10 +132,10 @@ _QP_HEADERS = ("common", "core", "ipm", "preconditioner", "residuals", "results"
 _SETTINGS_ORDER = (
   "eps_abs", "eps_rel", "eps_infeasible", "max_iter", "reg_lower_limit", "rho_init", "delta_init", "tau",
   "preconditioner", "preconditioner_iter", "iterative_refinement_max_iter", "iterative_refinement_eps_rel",
-  "max_factor_retries", "time_limit", "preconditioner_scale_cost",
+  "max_factor_retries", "time_limit", "preconditioner_scale_cost", "check_convexity",
 )
 _INT_SETTINGS = {"max_iter", "preconditioner_iter", "iterative_refinement_max_iter", "max_factor_retries"}
-_BOOL_SETTINGS = {"preconditioner", "preconditioner_scale_cost"}
+_BOOL_SETTINGS = {"preconditioner", "preconditioner_scale_cost", "check_convexity"}
 _DOUBLE_SETTINGS = {"time_limit"}  # double in C++ whatever the solver's precision
 _INFO_FIELDS = ("status", "iterations", "factorizations", "primal_residual", "dual_residual", "duality_gap",
                 "objective", "rho", "delta", "mu", "solve_time")
@@ -169,7 +174,7 @@ def _pattern(M: Any, shape: tuple[int, int] | None, what: str, where: str) -> sp
     return None
   if isinstance(M, tuple):
     if len(M) != 2 or not all(isinstance(v, int | np.integer) and v >= 0 for v in M):
-      raise ValueError(f"{where}: pattern {what} as a tuple must be a shape (rows, cols), got {M!r}")
+      raise ArgumentError(f"{where}: pattern {what} as a tuple must be a shape (rows, cols), got {M!r}")
     C = sp.csc_matrix(np.ones(M))
   elif sp.issparse(M):
     C = sp.csc_matrix(M, dtype=np.float64, copy=True)
@@ -178,10 +183,10 @@ def _pattern(M: Any, shape: tuple[int, int] | None, what: str, where: str) -> sp
   else:
     arr = np.asarray(M, dtype=np.float64)
     if arr.ndim != 2:
-      raise ValueError(f"{where}: pattern {what} must be 2-D, got shape {arr.shape}")
+      raise ArgumentError(f"{where}: pattern {what} must be 2-D, got shape {arr.shape}")
     C = sp.csc_matrix((arr != 0).astype(np.float64))
   if shape is not None and C.shape != shape:
-    raise ValueError(f"{where}: pattern {what} must have shape {shape}, got {C.shape}")
+    raise ArgumentError(f"{where}: pattern {what} must have shape {shape}, got {C.shape}")
   C.sort_indices()
   return C
 
@@ -221,13 +226,13 @@ class QPSolver(FunctionBase):
     self.name = check_identifier(name, "QP solver name")
     where = f"QPSolver {name!r}"
     if not isinstance(n, int | np.integer) or n < 1:
-      raise ValueError(f"{where}: n must be a positive integer, got {n!r}")
+      raise ArgumentError(f"{where}: n must be a positive integer, got {n!r}")
     self.n = int(n)
     if np.dtype(dtype) not in (np.dtype(np.float64), np.dtype(np.float32)):
-      raise ValueError(f"{where}: dtype must be float64 or float32, got {np.dtype(dtype)}")
+      raise ArgumentError(f"{where}: dtype must be float64 or float32, got {np.dtype(dtype)}")
     self.dtype = np.dtype(dtype)
     if backend not in ("dense", "sparse"):
-      raise ValueError(f"{where}: backend must be 'dense' or 'sparse', got {backend!r}")
+      raise ArgumentError(f"{where}: backend must be 'dense' or 'sparse', got {backend!r}")
     self.backend = backend
     self.settings = QPSettings.coerce(settings, where)
     Pp = _pattern(P, (self.n, self.n), "P", where)
@@ -235,7 +240,7 @@ class QPSolver(FunctionBase):
     Gp = _pattern(G, None, "G", where)
     for what, M in (("A", Ap), ("G", Gp)):
       if M is not None and M.shape[1] != self.n:
-        raise ValueError(f"{where}: pattern {what} must have {self.n} columns (n), got shape {M.shape}")
+        raise ArgumentError(f"{where}: pattern {what} must have {self.n} columns (n), got shape {M.shape}")
     self.p = 0 if Ap is None else Ap.shape[0]
     self.m = 0 if Gp is None else Gp.shape[0]
     self.has_P, self.has_A, self.has_G = Pp is not None, self.p > 0, self.m > 0
@@ -405,8 +410,8 @@ void anvil_qp_call(void* const* in, void* const* out, void* ws) {{
     return self
 
   # ------------------------------------------------------------------ Python call
-  def _err(self, msg: str) -> ValueError:
-    return ValueError(f"QPSolver {self.name!r}: {msg}")
+  def _err(self, msg: str) -> ArgumentError:
+    return ArgumentError(f"QPSolver {self.name!r}: {msg}")
 
   def _call_path(self) -> _CallPath:
     cp = self._cp
@@ -440,12 +445,12 @@ void anvil_qp_call(void* const* in, void* const* out, void* ws) {{
     try:
       a = np.asarray(v)
     except (TypeError, ValueError) as e:
-      raise TypeError(f"QPSolver {self.name!r}: argument {what} must be a real array of {expected} (or None), "
+      raise ArgumentTypeError(f"QPSolver {self.name!r}: argument {what} must be a real array of {expected} (or None), "
                       f"got {type(v).__name__} ({e})") from None
     if a.dtype.kind == "c":
-      raise ValueError(f"QPSolver {self.name!r}: argument {what} must be real, got complex values (dtype {a.dtype})")
+      raise ArgumentError(f"QPSolver {self.name!r}: argument {what} must be real, got complex values (dtype {a.dtype})")
     if a.dtype.kind not in "fiub":
-      raise TypeError(f"QPSolver {self.name!r}: argument {what} must be a real array of {expected} (or None), "
+      raise ArgumentTypeError(f"QPSolver {self.name!r}: argument {what} must be a real array of {expected} (or None), "
                       f"got {type(v).__name__} of dtype {a.dtype}")
     return a.astype(np.float64)
 

@@ -55,7 +55,7 @@ class Ipm {
     detail::equilibrate(d_, be_, st_, pv_);
     m_act_ = detail::scale_vectors(d_, pv_);
     // convexity: the proximal regularization would otherwise hide negative curvature of P
-    if (!be_.P_convex(K::convexity_shift)) {
+    if (st_.check_convexity && !be_.P_convex(K::convexity_shift)) {
       start_at(warm);
       return report(Status::NON_CONVEX, detail::compute_residuals(d_, be_, st_, pv_));
     }

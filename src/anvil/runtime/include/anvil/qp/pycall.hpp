@@ -25,7 +25,7 @@ namespace qp {
 namespace pycall {
 
 enum Format : int { kPacked = 0, kDense = 1, kCsc = 2 };
-constexpr int kNumSettings = 15;
+constexpr int kNumSettings = 16;
 constexpr int kCfgSize = kNumSettings + 4;
 constexpr int kInfoSize = 11;
 
@@ -167,6 +167,7 @@ void call(void* const* in, void* const* out, void* mem) {
   s.max_factor_retries = static_cast<int>(cfg[12]);
   s.time_limit = cfg[13];
   s.preconditioner_scale_cost = cfg[14] != 0.0;
+  s.check_convexity = cfg[15] != 0.0;
   const Info<T> r = Tr::solve(*ws, P, arg(2), A, arg(4), G, arg(6), arg(7), arg(8), arg(9), s,
                               warm ? arg(10) : nullptr, warm ? arg(11) : nullptr, warm ? arg(12) : nullptr,
                               warm ? arg(13) : nullptr);

@@ -49,6 +49,7 @@ struct Settings {
   bool preconditioner = true;                         ///< Ruiz equilibration on/off
   int preconditioner_iter = 10;                       ///< Ruiz iterations
   bool preconditioner_scale_cost = false;             ///< also scale the cost (P, q) to unit size
+  bool check_convexity = true;                        ///< NON_CONVEX unless P is positive semidefinite
   int iterative_refinement_max_iter = 10;             ///< refinement steps per linear solve
   T iterative_refinement_eps_rel = single ? T(1e-6) : T(1e-9);   ///< relative residual of a refined solve
   int max_factor_retries = 10;                        ///< regularization increases after a failed factorization

@@ -650,6 +650,7 @@ class Sqp {
   qp::Settings<T> qp_settings() const {
     qp::Settings<T> s = Prob::Qp::settings();
     s.max_iter = st_.qp_max_iter;
+    s.check_convexity = false;  // H needs to be positive definite only on the null space: the KKT factorization tells
     const T floor = T(1e3) * std::numeric_limits<T>::epsilon();
     const T tol = detail::max2(floor, T(0.1) * w_.sf * st_.tol_stationarity);
     s.eps_abs = detail::min2(s.eps_abs, tol);

@@ -50,6 +50,33 @@ inline T norm_inf(const T* v, int n) {
   return r;
 }
 
+/// Iterative refinement of M x = b (len unknowns) from the solution in x: r = b - M x is solved
+/// for a correction while it improves by a factor, up to max_iter steps or until |r| <= tol; the
+/// best solution seen is kept (a step that makes it worse, or NaN, is undone). mul(x, out) writes
+/// M x; solve(r) overwrites r with the correction. r and best are scratch of length len.
+template <typename T, typename Mul, typename Solve>
+inline void refine(const T* b, T* x, int len, T tol, int max_iter, T* r, T* best, Mul mul, Solve solve) {
+  T best_err = inf<T>();
+  for (int it = 0;; ++it) {
+    mul(x, r);
+    T en = T(0);
+    for (int k = 0; k < len; ++k) {
+      r[k] = b[k] - r[k];
+      en = max2(en, abs(r[k]));
+    }
+    if (!(en < best_err)) {  // no improvement (or NaN): back to the best solution
+      for (int k = 0; k < len; ++k) x[k] = best[k];
+      return;
+    }
+    const bool stalled = en > Tunables<T>::refinement_min_improvement * best_err;
+    best_err = en;
+    if (!(en > tol) || stalled || it >= max_iter) return;
+    for (int k = 0; k < len; ++k) best[k] = x[k];
+    solve(r);
+    for (int k = 0; k < len; ++k) x[k] += r[k];
+  }
+}
+
 }  // namespace detail
 }  // namespace qp
 }  // namespace anvil

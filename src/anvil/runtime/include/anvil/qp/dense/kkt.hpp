@@ -31,7 +31,7 @@ struct DenseWorkspace {
   Array<T, std::size_t(N) * N> AtA;  ///< A'A of the scaled A (upper triangle)
   Array<T, std::size_t(N) * N> K;    ///< the reduced matrix (upper triangle, row-major), for refinement
   Array<T, std::size_t(N) * N> L;    ///< Cholesky factor U (K = U'U, upper triangle, row-major)
-  Array<T, N> tn, rn, cn, bn;  ///< refinement: right-hand side, residual, correction, best solution
+  Array<T, N> tn, rn, bn;  ///< refinement: right-hand side, residual (then correction), best solution
   Array<int, N> p_lo, p_hi;         ///< nonzero column range of each row of P (full, symmetric)
   Array<int, N> env;                ///< envelope: K and U row i vanish beyond column env[i] (nondecreasing)
   Array<int, P> a_lo, a_hi;         ///< nonzero column range of each row of A (lo > hi: empty row)
@@ -344,29 +344,8 @@ class DenseBackend {
       T tn = T(0);
       for (int j = 0; j < N; ++j) tn = max2(tn, abs(t[j]));
       const T tol = ref_eps_ * (T(1) + tn);
-      T* r = w_.rn.ptr();
-      T* c = w_.cn.ptr();
-      T* best = w_.bn.ptr();
-      T best_err = inf<T>();
-      for (int it = 0;; ++it) {
-        sym_mul(w_.K.ptr(), dx, r);
-        T en = T(0);
-        for (int j = 0; j < N; ++j) {
-          r[j] = t[j] - r[j];
-          en = max2(en, abs(r[j]));
-        }
-        if (!(en < best_err)) {  // no improvement (or NaN): back to the best solution
-          for (int j = 0; j < N; ++j) dx[j] = best[j];
-          break;
-        }
-        const bool stalled = en > Tunables<T>::refinement_min_improvement * best_err;
-        best_err = en;
-        if (!(en > tol) || stalled || it >= ref_max_iter_) break;
-        for (int j = 0; j < N; ++j) best[j] = dx[j];
-        for (int j = 0; j < N; ++j) c[j] = r[j];
-        tri_solve(c);
-        for (int j = 0; j < N; ++j) dx[j] += c[j];
-      }
+      detail::refine(t, dx, N, tol, ref_max_iter_, w_.rn.ptr(), w_.bn.ptr(),
+                     [this](const T* v, T* out) { sym_mul(w_.K.ptr(), v, out); }, [this](T* v) { tri_solve(v); });
     }
     A_mul(dx, dy);
     for (int i = 0; i < P; ++i) dy[i] = id * (dy[i] - ry[i]);

@@ -294,28 +294,9 @@ class SparseBackend {
 
   // Iterative refinement of K s = b (permuted numbering); keeps the best solution seen.
   void refine(const T* b, T* s) {
-    T* e = w_.res.ptr();
-    T* best = w_.ref_best.ptr();
     const T tol = ref_eps_ * (T(1) + norm_inf(b, NK));
-    T best_err = inf<T>();
-    for (int it = 0;; ++it) {
-      kkt_mul(s, e);
-      T en = T(0);
-      for (int k = 0; k < NK; ++k) {
-        e[k] = b[k] - e[k];
-        en = max2(en, abs(e[k]));
-      }
-      if (!(en < best_err)) {  // no improvement (or NaN): back to the best solution
-        for (int k = 0; k < NK; ++k) s[k] = best[k];
-        break;
-      }
-      const bool stalled = en > Tunables<T>::refinement_min_improvement * best_err;
-      best_err = en;
-      if (!(en > tol) || stalled || it >= ref_max_iter_) break;
-      for (int k = 0; k < NK; ++k) best[k] = s[k];
-      ldl_solve(e);
-      for (int k = 0; k < NK; ++k) s[k] += e[k];
-    }
+    detail::refine(b, s, NK, tol, ref_max_iter_, w_.res.ptr(), w_.ref_best.ptr(),
+                   [this](const T* v, T* out) { kkt_mul(v, out); }, [this](T* v) { ldl_solve(v); });
   }
 
   // The row structure of L (pattern-constant): for each row k the columns i with L(k,i) != 0 in a

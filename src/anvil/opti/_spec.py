@@ -47,6 +47,7 @@ class Field:
   open_interval: bool = False
   enum: type[enum.IntEnum] | None = None
   cpp_type: str | None = None
+  finite: bool = False  # float fields: reject +-inf
 
   def __post_init__(self) -> None:
     if self.kind not in _KINDS:
@@ -63,6 +64,8 @@ class Field:
 
 
 def _cpp_literal(f: Field, value: Any) -> str:
+  if f.kind == "double" and not math.isinf(float(value)):
+    return repr(float(value))
   if f.kind == "bool":
     return "true" if value else "false"
   if f.kind == "int":
@@ -145,10 +148,11 @@ class StructSpec:
     elif isinstance(value, cls):
       obj = value
     elif isinstance(value, Mapping):
-      known = {f.name for f in self.fields}
-      unknown = sorted(str(k) for k in value if k not in known)
+      names = [f.name for f in self.fields]
+      unknown = [str(k) for k in value if k not in names]
       if unknown:
-        raise ArgumentError(f"{where}: unknown {argument} field(s) {unknown}; known fields: {sorted(known)}")
+        raise ArgumentError(f"{where}: {argument} has unknown key {unknown[0]!r} (expected keys of {cls.__name__}: "
+                            f"{', '.join(names)})")
       obj = cls(**value)
     else:
       raise ArgumentTypeError(f"{where}: {argument} must be a {cls.__name__} or a dict of its fields, got "
@@ -177,6 +181,20 @@ class StructSpec:
     return out
 
   # ---------------------------------------------------------------- C++
+  def cpp_assignments(self, values: Any, dtype: Any, target: str = "s", scalar: str = "Scalar",
+                      enum_namespace: str = "") -> list[str]:
+    """``target.field = literal;`` for every field (the generated ``default_settings()`` body)."""
+    res = self.resolved(values, dtype)
+    out = []
+    for f in self.fields:
+      v = res[f.name]
+      if f.kind == "enum":
+        lit = f"{enum_namespace}{f.cpp_type}::{f.enum(v).name}"
+      else:
+        lit = _cpp_literal(f, v).replace("T(", f"{scalar}(").replace("<T>", f"<{scalar}>")
+      out.append(f"{target}.{f.name} = {lit};")
+    return out
+
   def cpp_struct(self, indent: str = "") -> str:
     """``template <typename T> struct <name>`` with defaults and flat-array ``load``/``store``."""
     w = max(len(_cpp_member_type(f)) + len(f.name) for f in self.fields) + 1
@@ -212,10 +230,10 @@ class StructSpec:
 
 
 def _check_field(f: Field, v: Any, where: str, struct: str) -> None:
-  what = f"{where}: {struct}.{f.name}"
+  what = f"{where}: settings.{f.name}" if struct == "Settings" else f"{where}: {struct}.{f.name}"
   if f.kind == "bool":
     if not isinstance(v, bool | np.bool_):
-      raise ArgumentTypeError(f"{what} must be a bool, got {v!r}")
+      raise ArgumentTypeError(f"{what} must be a bool, got {type(v).__name__} {v!r}")
     return
   if f.kind == "enum":
     if isinstance(v, f.enum):
@@ -223,20 +241,23 @@ def _check_field(f: Field, v: Any, where: str, struct: str) -> None:
     raise ArgumentTypeError(f"{what} must be a {f.enum.__name__} (one of {[m.name for m in f.enum]}), got {v!r}")
   if f.kind == "int":
     if isinstance(v, bool) or not isinstance(v, int | np.integer):
-      raise ArgumentTypeError(f"{what} must be an integer, got {v!r}")
+      raise ArgumentTypeError(f"{what} must be an int, got {type(v).__name__} {v!r}")
     value = float(v)
   else:  # float, double
     if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
-      raise ArgumentTypeError(f"{what} must be a real number, got {v!r}")
+      raise ArgumentTypeError(f"{what} must be a real number (or None for the default), got {type(v).__name__} {v!r}")
     value = float(v)
-    if math.isnan(value):
-      raise ArgumentError(f"{what} must be a number, got NaN")
+    if math.isnan(value) or (f.finite and math.isinf(value)):
+      raise ArgumentError(f"{what} must be a finite{' non-negative' if f.minimum == 0 else ''} number, got {v!r}")
   lo, hi = f.minimum, f.maximum
   if f.open_interval:
     ok = (lo is None or value > lo) and (hi is None or value < hi)
   else:
     ok = (lo is None or value >= lo) and (hi is None or value <= hi)
   if not ok:
+    if lo == 0 and hi is None and not f.open_interval:
+      noun = "integer" if f.kind == "int" else "number"
+      raise ArgumentError(f"{what} must be a {'finite ' if f.kind != 'int' else ''}non-negative {noun}, got {v!r}")
     lo_s = "-inf" if lo is None else repr(lo)
     hi_s = "inf" if hi is None else repr(hi)
     interval = f"({lo_s}, {hi_s})" if f.open_interval else f"[{lo_s}, {hi_s}]"

@@ -10,11 +10,10 @@ exportable with ``generate_module``.
 from __future__ import annotations
 
 import ctypes
-import enum
 import hashlib
 import threading
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,122 +22,20 @@ import scipy.sparse as sp
 from anvil.codegen.names import check_identifier
 from anvil.errors import ArgumentError, ArgumentTypeError
 from anvil.module import FunctionBase
+from anvil.opti.qp.spec import INFO, SETTINGS, QPStatus
 from anvil.opti.qp.symbolic import KKTSymbolic, analyze, pattern_struct, upper_pattern
 
-
-class QPStatus(enum.IntEnum):
-  """Outcome of a QP solve (values match ``anvil::qp::Status``)."""
-
-  SOLVED = 0
-  MAX_ITER_REACHED = 1
-  PRIMAL_INFEASIBLE = 2
-  DUAL_INFEASIBLE = 3
-  NUMERICS = 4
-  INVALID_INPUT = 5
-  UNSOLVED = 6
-  NON_CONVEX = 7
-  TIME_LIMIT = 8
+QPSettings = SETTINGS.make_dataclass(__name__)
+QPSettings.__qualname__ = QPSettings.__name__ = "QPSettings"
 
 
-@dataclass(frozen=True)
-class QPSettings:
-  """Solver settings (``anvil::qp::Settings``); ``None`` means the precision-dependent default.
-
-  ``time_limit``: seconds of solve time, checked once per iteration (status ``TIME_LIMIT``; 0: none).
-  ``preconditioner_scale_cost``: also scale P, q to unit size (off by default, as in PIQP).
-  ``tau``: fraction to the boundary of the primal and dual step lengths.
-  ``check_convexity``: check that P is positive semidefinite before iterating (status ``NON_CONVEX``);
-  the SQP turns it off: its Hessians need only be positive definite on the constraints' null space,
-  which the KKT factorization itself tests."""
-
-  eps_abs: float | None = None
-  eps_rel: float | None = None
-  eps_infeasible: float | None = None
-  max_iter: int = 250
-  reg_lower_limit: float | None = None
-  rho_init: float | None = None
-  delta_init: float | None = None
-  tau: float = 0.99
-  preconditioner: bool = True
-  preconditioner_iter: int = 10
-  preconditioner_scale_cost: bool = False
-  iterative_refinement_max_iter: int = 10
-  iterative_refinement_eps_rel: float | None = None
-  max_factor_retries: int = 10
-  time_limit: float = 0.0  # seconds of solve time, checked once per iteration (status TIME_LIMIT); 0: none
-  check_convexity: bool = True  # NON_CONVEX unless P is positive semidefinite (the SQP turns it off)
-
-  def resolved(self, dtype: Any) -> dict[str, float]:
-    """All values, with ``None`` replaced by the default for ``dtype`` (float32 or float64)."""
-    single = np.dtype(dtype) == np.float32
-    defaults = {
-      "eps_abs": 1e-4 if single else 1e-8,
-      "eps_rel": 1e-5 if single else 1e-9,
-      "eps_infeasible": 1e-4 if single else 1e-8,
-      "reg_lower_limit": 1e-6 if single else 1e-10,
-      "rho_init": 1e-4 if single else 1e-6,
-      "delta_init": 1e-3 if single else 1e-4,
-      "iterative_refinement_eps_rel": 1e-6 if single else 1e-9,
-    }
-    out = {}
-    for f in fields(self):
-      v = getattr(self, f.name)
-      out[f.name] = defaults[f.name] if v is None else v
-    return out
-
-  def validate(self, where: str) -> None:
-    """Raises TypeError (wrong type) or ValueError (out of range) naming ``where`` and the setting."""
-    for f in fields(self):
-      v = getattr(self, f.name)
-      if f.name in _BOOL_SETTINGS:
-        if not isinstance(v, bool | np.bool_):
-          raise ArgumentTypeError(f"{where}: settings.{f.name} must be a bool, got {type(v).__name__} {v!r}")
-      elif f.name in _INT_SETTINGS:
-        if isinstance(v, bool) or not isinstance(v, int | np.integer):
-          raise ArgumentTypeError(f"{where}: settings.{f.name} must be an int, got {type(v).__name__} {v!r}")
-        if v < 0:
-          raise ArgumentError(f"{where}: settings.{f.name} must be a non-negative integer, got {v!r}")
-      elif v is not None:
-        if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
-          raise ArgumentTypeError(f"{where}: settings.{f.name} must be a real number (or None for the default), got "
-                          f"{type(v).__name__} {v!r}")
-        if not (np.isfinite(v) and v >= 0):
-          raise ArgumentError(f"{where}: settings.{f.name} must be a finite non-negative number, got {v!r}")
-    if not 0 < self.tau < 1:
-      raise ArgumentError(f"{where}: settings.tau must lie in (0, 1), got {self.tau!r}")
-
-  @classmethod
-  def coerce(cls, settings: Any, where: str) -> QPSettings:
-    """``settings`` as a validated QPSettings: None (defaults), a QPSettings or a dict of its fields."""
-    if settings is None:
-      return cls()
-    if isinstance(settings, dict):
-      names = [f.name for f in fields(cls)]
-      unknown = [k for k in settings if k not in names]
-      if unknown:
-        raise ArgumentError(f"{where}: settings has unknown key {unknown[0]!r} (expected keys of QPSettings: "
-                         f"{', '.join(names)})")
-      settings = cls(**settings)
-    elif not isinstance(settings, QPSettings):
-      raise ArgumentTypeError(f"{where}: settings must be a QPSettings or a dict of its fields, got "
-                      f"{type(settings).__name__}")
-    settings.validate(where)
-    return settings
+def coerce_settings(settings: Any, where: str) -> Any:
+  """``settings`` as a validated QPSettings: None (defaults), a QPSettings or a dict of its fields."""
+  return SETTINGS.coerce(settings, QPSettings, where)
 
 
 # the backend-independent headers of anvil/qp/ (exported with every solver)
-_QP_HEADERS = ("common", "core", "ipm", "preconditioner", "residuals", "results", "settings", "variables")
-
-_SETTINGS_ORDER = (
-  "eps_abs", "eps_rel", "eps_infeasible", "max_iter", "reg_lower_limit", "rho_init", "delta_init", "tau",
-  "preconditioner", "preconditioner_iter", "iterative_refinement_max_iter", "iterative_refinement_eps_rel",
-  "max_factor_retries", "time_limit", "preconditioner_scale_cost", "check_convexity",
-)
-_INT_SETTINGS = {"max_iter", "preconditioner_iter", "iterative_refinement_max_iter", "max_factor_retries"}
-_BOOL_SETTINGS = {"preconditioner", "preconditioner_scale_cost", "check_convexity"}
-_DOUBLE_SETTINGS = {"time_limit"}  # double in C++ whatever the solver's precision
-_INFO_FIELDS = ("status", "iterations", "factorizations", "primal_residual", "dual_residual", "duality_gap",
-                "objective", "rho", "delta", "mu", "solve_time")
+_QP_HEADERS = ("common", "core", "ipm", "preconditioner", "residuals", "settings", "tunables", "variables")
 
 
 @dataclass
@@ -234,7 +131,7 @@ class QPSolver(FunctionBase):
     if backend not in ("dense", "sparse"):
       raise ArgumentError(f"{where}: backend must be 'dense' or 'sparse', got {backend!r}")
     self.backend = backend
-    self.settings = QPSettings.coerce(settings, where)
+    self.settings = coerce_settings(settings, where)
     Pp = _pattern(P, (self.n, self.n), "P", where)
     Ap = _pattern(A, None, "A", where)
     Gp = _pattern(G, None, "G", where)
@@ -271,19 +168,7 @@ class QPSolver(FunctionBase):
     return {f"anvil/qp/{h}.hpp" for h in _QP_HEADERS} | {f"anvil/qp/{self.backend}.hpp", f"anvil/qp/{self.backend}/kkt.hpp"}
 
   def _settings_cpp(self, indent: str = "  ") -> str:
-    vals = self.settings.resolved(self.dtype)
-    out = []
-    for k in _SETTINGS_ORDER:
-      v = vals[k]
-      if k in _BOOL_SETTINGS:
-        out.append(f"{indent}s.{k} = {'true' if v else 'false'};")
-      elif k in _INT_SETTINGS:
-        out.append(f"{indent}s.{k} = {int(v)};")
-      elif k in _DOUBLE_SETTINGS:
-        out.append(f"{indent}s.{k} = {float(v)!r};")
-      else:
-        out.append(f"{indent}s.{k} = Scalar({float(v)!r});")
-    return "\n".join(out)
+    return "\n".join(indent + line for line in SETTINGS.cpp_assignments(self.settings, self.dtype))
 
   @property
   def header_code(self) -> str:
@@ -720,7 +605,6 @@ void anvil_qp_call(void* const* in, void* const* out, void* ws) {{
     return res
 
 
-_INFO_SIZE = 11
 _STATUS_BY_VALUE = {int(s): s for s in QPStatus}
 _FMT_PACKED, _FMT_DENSE, _FMT_CSC = 0, 1, 2
 
@@ -820,11 +704,11 @@ class _CallPath:
     )
     n, p, m = self.n, self.p, self.m
     f64, fdt = np.dtype(np.float64).num, np.dtype(dt).num
-    in_specs = [(f64, (len(_SETTINGS_ORDER) + 4,)), (fdt, shapes[0]), (fdt, (n,)), (fdt, shapes[1]), (fdt, (p,)),
+    in_specs = [(f64, (SETTINGS.size + 4,)), (fdt, shapes[0]), (fdt, (n,)), (fdt, shapes[1]), (fdt, (p,)),
                 (fdt, shapes[2]), (fdt, (m,)), (fdt, (m,)), (fdt, (n,)), (fdt, (n,)), (fdt, (n,)), (fdt, (p,)),
                 (fdt, (m,)), (fdt, (n,))]
     in_specs += [(a.dtype.num, a.shape) for a in aux]
-    out_specs = [(fdt, (n,)), (fdt, (p,)), (fdt, (m,)), (fdt, (n,)), (f64, (_INFO_SIZE,))]
+    out_specs = [(fdt, (n,)), (fdt, (p,)), (fdt, (m,)), (fdt, (n,)), (f64, (INFO.size,))]
     dtypes = [np.dtype(np.float64)] + [dt] * 13 + [a.dtype for a in aux]
 
     def convert(*args: Any) -> tuple[np.ndarray, ...]:
@@ -837,15 +721,14 @@ class _CallPath:
 
   def cfg(self, settings: QPSettings | None, key: tuple[int, int, int], warm: int) -> np.ndarray:
     if settings is not None and not isinstance(settings, QPSettings):
-      settings = QPSettings.coerce(settings, f"QPSolver {self.solver.name!r}")
+      settings = coerce_settings(settings, f"QPSolver {self.solver.name!r}")
     ck = (settings, key[0], key[1], key[2], warm)
     c = self.cfgs.get(ck)
     if c is None:
       s = self.solver
       st = settings if settings is not None else s.settings
-      st.validate(f"QPSolver {s.name!r}")
-      vals = st.resolved(s.dtype)
-      c = _const(np.array([float(vals[k]) for k in _SETTINGS_ORDER] + [*key, warm], dtype=np.float64))
+      SETTINGS.validate(st, f"QPSolver {s.name!r}")
+      c = _const(np.concatenate([SETTINGS.pack(st, s.dtype), np.array([*key, warm], dtype=np.float64)]))
       if len(self.cfgs) > 64:
         self.cfgs.clear()
       self.cfgs[ck] = c
@@ -985,7 +868,7 @@ class _CallPath:
       solve_time=vals[10],
       call_time=time.perf_counter() - t_call,
       factorizations=int(vals[2]),
-      info=dict(zip(_INFO_FIELDS, vals, strict=True)),
+      info={**INFO.unpack(vals), "status": vals[0]},
     )
 
 

@@ -5,8 +5,8 @@
 #include <cstddef>
 #include <limits>
 
-#include "anvil/qp/results.hpp"
 #include "anvil/qp/settings.hpp"
+#include "anvil/qp/tunables.hpp"
 
 namespace anvil {
 namespace qp {

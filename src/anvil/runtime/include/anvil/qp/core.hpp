@@ -5,6 +5,6 @@
 #include "anvil/qp/ipm.hpp"
 #include "anvil/qp/preconditioner.hpp"
 #include "anvil/qp/residuals.hpp"
-#include "anvil/qp/results.hpp"
 #include "anvil/qp/settings.hpp"
+#include "anvil/qp/tunables.hpp"
 #include "anvil/qp/variables.hpp"

@@ -25,9 +25,9 @@ namespace qp {
 namespace pycall {
 
 enum Format : int { kPacked = 0, kDense = 1, kCsc = 2 };
-constexpr int kNumSettings = 16;
+constexpr int kNumSettings = Settings<double>::kSize;  // generated from the Python spec
 constexpr int kCfgSize = kNumSettings + 4;
-constexpr int kInfoSize = 11;
+constexpr int kInfoSize = Info<double>::kSize;
 
 template <typename T>
 inline bool mask_ok(const T* M, const std::uint8_t* mask, long len) {
@@ -152,22 +152,7 @@ void call(void* const* in, void* const* out, void* mem) {
     return;
   }
   Settings<T> s;
-  s.eps_abs = static_cast<T>(cfg[0]);
-  s.eps_rel = static_cast<T>(cfg[1]);
-  s.eps_infeasible = static_cast<T>(cfg[2]);
-  s.max_iter = static_cast<int>(cfg[3]);
-  s.reg_lower_limit = static_cast<T>(cfg[4]);
-  s.rho_init = static_cast<T>(cfg[5]);
-  s.delta_init = static_cast<T>(cfg[6]);
-  s.tau = static_cast<T>(cfg[7]);
-  s.preconditioner = cfg[8] != 0.0;
-  s.preconditioner_iter = static_cast<int>(cfg[9]);
-  s.iterative_refinement_max_iter = static_cast<int>(cfg[10]);
-  s.iterative_refinement_eps_rel = static_cast<T>(cfg[11]);
-  s.max_factor_retries = static_cast<int>(cfg[12]);
-  s.time_limit = cfg[13];
-  s.preconditioner_scale_cost = cfg[14] != 0.0;
-  s.check_convexity = cfg[15] != 0.0;
+  s.load(cfg);  // the settings in the order of the Python spec (opti/qp/spec.py)
   const Info<T> r = Tr::solve(*ws, P, arg(2), A, arg(4), G, arg(6), arg(7), arg(8), arg(9), s,
                               warm ? arg(10) : nullptr, warm ? arg(11) : nullptr, warm ? arg(12) : nullptr,
                               warm ? arg(13) : nullptr);
@@ -181,17 +166,7 @@ void call(void* const* in, void* const* out, void* mem) {
   }
   for (int i = 0; i < p; ++i) y[i] = ws->core.y[i];
   for (int i = 0; i < m; ++i) z[i] = ws->core.z[i];
-  info[0] = static_cast<double>(static_cast<int>(r.status));
-  info[1] = r.iterations;
-  info[2] = r.factorizations;
-  info[3] = static_cast<double>(r.primal_residual);
-  info[4] = static_cast<double>(r.dual_residual);
-  info[5] = static_cast<double>(r.duality_gap);
-  info[6] = static_cast<double>(r.objective);
-  info[7] = static_cast<double>(r.rho);
-  info[8] = static_cast<double>(r.delta);
-  info[9] = static_cast<double>(r.mu);
-  info[10] = r.solve_time;
+  r.store(info);
 }
 
 }  // namespace pycall

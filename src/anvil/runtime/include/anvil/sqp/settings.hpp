@@ -170,9 +170,9 @@ struct Info {
   int constraint_evals    = 0;  ///< evaluations of the constraints.
   int jacobian_evals      = 0;  ///< evaluations of the constraint Jacobians.
   int hessian_evals       = 0;  ///< evaluations of the Hessian.
-  double time_total       = double(0.0);  ///< seconds in solve.
-  double time_eval        = double(0.0);  ///< seconds evaluating functions and derivatives.
-  double time_qp          = double(0.0);  ///< seconds in the QP solver.
+  double time_total       = 0.0;  ///< seconds in solve.
+  double time_eval        = 0.0;  ///< seconds evaluating functions and derivatives.
+  double time_qp          = 0.0;  ///< seconds in the QP solver.
   T penalty               = T(0.0);  ///< final l1 merit penalty.
   T regularization        = T(0.0);  ///< last multiple of I added to the Hessian.
   int history_length      = 0;  ///< rows of the iteration history written.

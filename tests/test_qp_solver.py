@@ -680,3 +680,23 @@ int main() { show<double>(); show<float>(); }
     cpp = np.array([float(v) for v in lines[2 * k].split()])
     np.testing.assert_allclose(cpp, SETTINGS.pack(QPSettings(), dt), rtol=1e-7)
     assert int(lines[2 * k + 1]) == INFO.size
+
+
+def test_two_solvers_of_one_name_and_different_patterns_in_one_process():
+  """The Python call path builds every solver in module `anvil_jit` with hidden symbols: the Pattern
+  arrays of two same-named solvers (C++17 inline variables) must not be shared between libraries."""
+  import scipy.sparse as sp
+
+  rng = np.random.default_rng(5)
+  results = []
+  for density in (0.3, 0.8):
+    M = sp.random(6, 6, density=density, random_state=rng, format="csc")
+    Pm = (M @ M.T + sp.identity(6)).tocsc()
+    s = QPSolver("same_name_qp", 6, P=Pm, backend="sparse")
+    q = rng.normal(size=6)
+    r = s(P=Pm, q=q)
+    assert r.status == QPStatus.SOLVED
+    np.testing.assert_allclose(r.x, np.linalg.solve(Pm.toarray(), -q), atol=1e-8)
+    results.append((s, Pm, q))
+  for s, Pm, q in results:  # both still right after the other was loaded
+    np.testing.assert_allclose(s(P=Pm, q=q).x, np.linalg.solve(Pm.toarray(), -q), atol=1e-8)

@@ -10,6 +10,7 @@ from anvil.jit.compiler import (
   compile_flags,
   compiler_command,
   find_compiler,
+  jit_include_dir,
   runtime_include_dir,
 )
 from anvil.jit.loader import load_library
@@ -25,5 +26,6 @@ __all__ = [
   "compiler_command",
   "find_compiler",
   "load_library",
+  "jit_include_dir",
   "runtime_include_dir",
 ]

@@ -243,3 +243,9 @@ def _dir_fingerprint(directory: str) -> str:
 def runtime_include_dir() -> str:
   """Directory holding anvil's C++ runtime headers (``#include "anvil/..."``)."""
   return str(Path(__file__).resolve().parent.parent / "runtime" / "include")
+
+
+def jit_include_dir() -> str:
+  """Directory holding the headers of the Python call path only (``#include "anvil_jit/..."``): glue
+  that JIT translation units include and exported modules never do."""
+  return str(Path(__file__).resolve().parent / "include")

@@ -10,7 +10,6 @@ exportable with ``generate_module``.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,8 +19,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from anvil.codegen.names import check_identifier
+from anvil.codegen.templates import render
 from anvil.errors import ArgumentError, ArgumentTypeError
-from anvil.module import FunctionBase
+from anvil.module import JIT_MODULE, FunctionBase, jit_translation_unit
 from anvil.opti.qp.spec import INFO, SETTINGS, QPStatus
 from anvil.opti.qp.symbolic import KKTSymbolic, analyze, pattern_struct, upper_pattern
 
@@ -242,49 +242,19 @@ Info solve(Workspace& ws, const Scalar* P, const Scalar* q, const Scalar* A, con
 """
 
   def jit_source(self) -> str:
-    """The translation unit compiled for the Python call path: the exported solver code plus the
-    native entry point ``anvil_qp_call`` (``anvil/qp/pycall.hpp``) that the fast caller invokes."""
-    # A namespace unique to this code: C++17 inline variables (the Pattern arrays) are GNU-unique
-    # symbols, shared process-wide between dlopen'ed libraries that use the same mangled name.
-    code = self.header_code + self.source_code
-    jit_ns = "anvil_qp_jit_" + hashlib.sha256(code.encode()).hexdigest()[:16]
-    ns = f"{jit_ns}::{self.name}"
-    nnz_pf = int(self._P_full.nnz)
-    nnz_pu = int(self._P_upper.nnz)
-    return f"""#include "anvil/qp/pycall.hpp"
-{next(iter(self.header_includes))}
-namespace {jit_ns} {{
-{code}
-struct PyCallTraits {{
-  using Scalar = {self.name}::Scalar;
-  using Workspace = {self.name}::Workspace;
-  static constexpr int n = {self.n}, p = {self.p}, m = {self.m};
-  static constexpr int nnz_Pfull = {nnz_pf}, nnz_P = {nnz_pu}, nnz_A = {int(self._A_pat.nnz)}, nnz_G = {int(self._G_pat.nnz)};
-  static constexpr bool sparse = {'true' if self.backend == 'sparse' else 'false'};
-  static {self.name}::Info solve(Workspace& ws, const Scalar* P, const Scalar* q, const Scalar* A, const Scalar* b,
-                                 const Scalar* G, const Scalar* h_l, const Scalar* h_u, const Scalar* x_l,
-                                 const Scalar* x_u, const {self.name}::Settings& s, const Scalar* x0,
-                                 const Scalar* y0, const Scalar* z0, const Scalar* zb0) {{
-    return {self.name}::solve(ws, P, q, A, b, G, h_l, h_u, x_l, x_u, s, x0, y0, z0, zb0);
-  }}
-}};
-}}  // namespace {jit_ns}
-
-extern "C" {{
-long long anvil_qp_workspace_size() {{ return static_cast<long long>(sizeof({ns}::Workspace)); }}
-void anvil_qp_call(void* const* in, void* const* out, void* ws) {{
-  ::anvil::qp::pycall::call<{jit_ns}::PyCallTraits>(in, out, ws);
-}}
-}}
-"""
+    """The translation unit compiled for the Python call path: the exported solver code (module
+    ``anvil_jit``, hidden symbols) plus the native entry point ``anvil_qp_call`` that the fast caller
+    invokes (``anvil_jit/qp_pycall.hpp``, which checks and converts the matrices in C++)."""
+    return jit_translation_unit(self, render("qp_jit_shim.cpp.j2", s=self, module_name=JIT_MODULE,
+                                             nnz_Pfull=int(self._P_full.nnz), nnz_P=int(self._P_upper.nnz),
+                                             nnz_A=int(self._A_pat.nnz), nnz_G=int(self._G_pat.nnz)))
 
   def _library(self) -> ctypes.CDLL:
     with self._lib_lock:
       if self._lib is None:
-        from anvil.jit import load_library, runtime_include_dir
+        from anvil.targets.cpu import compile_library
 
-        lib, _ = load_library(self.jit_source(), f"qp_{self.name}", include_dirs=(runtime_include_dir(),),
-                              extra_flags=self.cxx_flags)
+        lib = compile_library(self.jit_source(), f"qp_{self.name}", self.cxx_flags)
         lib.anvil_qp_workspace_size.restype = ctypes.c_longlong
         self._lib = lib
       return self._lib

@@ -167,79 +167,21 @@ class QPSolver(FunctionBase):
   def runtime_headers(self) -> set[str]:
     return {f"anvil/qp/{h}.hpp" for h in _QP_HEADERS} | {f"anvil/qp/{self.backend}.hpp", f"anvil/qp/{self.backend}/kkt.hpp"}
 
-  def _settings_cpp(self, indent: str = "  ") -> str:
-    return "\n".join(indent + line for line in SETTINGS.cpp_assignments(self.settings, self.dtype))
-
   @property
   def header_code(self) -> str:
-    n, p, m = self.n, self.p, self.m
     if self.backend == "dense":
-      ws = "::anvil::qp::DenseWorkspace<Scalar, n, p, m>"
-      pattern = ""
-      fmt = ("P: n*n row-major (upper triangle read), A: p*n row-major, G: m*n row-major")
+      workspace, pattern = "::anvil::qp::DenseWorkspace<Scalar, n, p, m>", ""
+      layout = "P: n*n row-major (upper triangle read), A: p*n row-major, G: m*n row-major"
     else:
       if self.symbolic is None:
         raise RuntimeError(f"QP solver {self.name!r}: internal error: sparse backend without symbolic analysis")
-      ws = "::anvil::qp::SparseWorkspace<Scalar, Pattern>"
-      pattern = pattern_struct(self.symbolic) + "\n"
-      fmt = ("P: values of the upper triangle in Pattern CSC order (nnz_P), A, G: CSC values (nnz_A, nnz_G)")
-    return f"""/// QP solver `{self.name}` ({self.backend} backend, {self.ctype}): n = {n}, p = {p}, m = {m}.
-/// min 1/2 x'Px + q'x  s.t.  Ax = b,  h_l <= Gx <= h_u,  x_l <= x <= x_u.
-/// Matrix layout: {fmt}. Any pointer may be nullptr (zero matrix / vector, or an infinite bound).
-namespace {self.name} {{
-using Scalar = {self.ctype};
-constexpr int n = {n};
-constexpr int p = {p};
-constexpr int m = {m};
-{pattern}using Workspace = {ws};
-using Settings = ::anvil::qp::Settings<Scalar>;
-using Info = ::anvil::qp::Info<Scalar>;
-using Status = ::anvil::qp::Status;
-
-/// The settings chosen when the solver was generated.
-Settings default_settings();
-
-/// Solves the QP; results (x, y, z, z_box) are left in ws.core, statistics are returned.
-/// x0/y0/z0/z_box0: optional warm start (unscaled, e.g. a previous solution). No heap allocation.
-Info solve(Workspace& ws, const Scalar* P, const Scalar* q, const Scalar* A, const Scalar* b,
-           const Scalar* G, const Scalar* h_l, const Scalar* h_u, const Scalar* x_l, const Scalar* x_u,
-           const Settings& settings, const Scalar* x0 = nullptr, const Scalar* y0 = nullptr,
-           const Scalar* z0 = nullptr, const Scalar* z_box0 = nullptr);
-
-/// Same with default_settings().
-Info solve(Workspace& ws, const Scalar* P, const Scalar* q, const Scalar* A, const Scalar* b,
-           const Scalar* G, const Scalar* h_l, const Scalar* h_u, const Scalar* x_l, const Scalar* x_u);
-}}  // namespace {self.name}
-"""
+      workspace, pattern = "::anvil::qp::SparseWorkspace<Scalar, Pattern>", pattern_struct(self.symbolic) + "\n"
+      layout = "P: values of the upper triangle in Pattern CSC order (nnz_P), A, G: CSC values (nnz_A, nnz_G)"
+    return render("qp.hpp.j2", s=self, workspace=workspace, pattern=pattern, layout=layout)
 
   @property
   def source_code(self) -> str:
-    call = "solve_dense" if self.backend == "dense" else "solve_sparse"
-    return f"""namespace {self.name} {{
-Settings default_settings() {{
-  Settings s;
-{self._settings_cpp()}
-  return s;
-}}
-
-Info solve(Workspace& ws, const Scalar* P, const Scalar* q, const Scalar* A, const Scalar* b,
-           const Scalar* G, const Scalar* h_l, const Scalar* h_u, const Scalar* x_l, const Scalar* x_u,
-           const Settings& settings, const Scalar* x0, const Scalar* y0, const Scalar* z0,
-           const Scalar* z_box0) {{
-  ::anvil::qp::WarmStart<Scalar> warm;
-  warm.x = x0;
-  warm.y = y0;
-  warm.z = z0;
-  warm.z_box = z_box0;
-  return ::anvil::qp::{call}(ws, settings, P, q, A, b, G, h_l, h_u, x_l, x_u, warm);
-}}
-
-Info solve(Workspace& ws, const Scalar* P, const Scalar* q, const Scalar* A, const Scalar* b,
-           const Scalar* G, const Scalar* h_l, const Scalar* h_u, const Scalar* x_l, const Scalar* x_u) {{
-  return solve(ws, P, q, A, b, G, h_l, h_u, x_l, x_u, default_settings());
-}}
-}}  // namespace {self.name}
-"""
+    return render("qp.cpp.j2", s=self, settings_lines=SETTINGS.cpp_assignments(self.settings, self.dtype))
 
   def jit_source(self) -> str:
     """The translation unit compiled for the Python call path: the exported solver code (module

@@ -647,41 +647,6 @@ def test_convexity_check_can_be_turned_off_for_null_space_convex_problems():
   np.testing.assert_allclose(P @ r.x + q + A.T @ r.y, 0.0, atol=1e-8)
 
 
-def test_qp_settings_header_is_generated_from_the_spec():
-  from anvil.opti.qp.spec import HEADER, header_text
-
-  assert HEADER.read_text() == header_text(), "run `python -m anvil.opti.qp.spec` to regenerate settings.hpp"
-
-
-def test_qp_settings_python_and_cpp_agree_field_by_field(tmp_path):
-  import shutil
-  import subprocess
-
-  from anvil.jit import runtime_include_dir
-  from anvil.opti.qp.spec import INFO, SETTINGS
-
-  cxx = shutil.which("g++") or shutil.which("c++")
-  if cxx is None:
-    pytest.skip("no C++ compiler")
-  (tmp_path / "m.cpp").write_text("""#include <cstdio>
-#include "anvil/qp/settings.hpp"
-template <typename T> void show() {
-  double a[anvil::qp::Settings<T>::kSize];
-  anvil::qp::Settings<T>().store(a);
-  for (double v : a) std::printf("%.17g ", v);
-  std::printf("\\n%d\\n", anvil::qp::Info<T>::kSize);
-}
-int main() { show<double>(); show<float>(); }
-""")
-  subprocess.run([cxx, "-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic", f"-I{runtime_include_dir()}",
-                  str(tmp_path / "m.cpp"), "-o", str(tmp_path / "m")], check=True)
-  lines = subprocess.run([str(tmp_path / "m")], capture_output=True, text=True, check=True).stdout.splitlines()
-  for k, dt in enumerate((np.float64, np.float32)):
-    cpp = np.array([float(v) for v in lines[2 * k].split()])
-    np.testing.assert_allclose(cpp, SETTINGS.pack(QPSettings(), dt), rtol=1e-7)
-    assert int(lines[2 * k + 1]) == INFO.size
-
-
 def test_two_solvers_of_one_name_and_different_patterns_in_one_process():
   """The Python call path builds every solver in module `anvil_jit` with hidden symbols: the Pattern
   arrays of two same-named solvers (C++17 inline variables) must not be shared between libraries."""

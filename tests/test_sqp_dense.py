@@ -209,56 +209,6 @@ def test_bounds_as_tensors():
   assert prob.bounds["ineq_ub"][0] == np.inf  # only the lower bound given: no upper bound
 
 
-def test_settings_header_is_generated_from_the_spec():
-  from anvil.opti.sqp.spec import HEADER, header_text
-
-  assert HEADER.read_text() == header_text(), "run `python -m anvil.opti.sqp.spec` to regenerate settings.hpp"
-
-
-def test_python_and_cpp_settings_agree_field_by_field(tmp_path):
-  import shutil
-  import subprocess
-
-  from anvil.jit import runtime_include_dir
-  from anvil.opti.sqp.spec import INFO, SETTINGS
-
-  cxx = shutil.which("g++") or shutil.which("c++")
-  if cxx is None:
-    pytest.skip("no C++ compiler")
-  (tmp_path / "m.cpp").write_text("""#include <cstdio>
-#include "anvil/sqp/settings.hpp"
-template <typename T> void show() {
-  double a[anvil::sqp::Settings<T>::kSize];
-  anvil::sqp::Settings<T>().store(a);
-  for (double v : a) std::printf("%.17g ", v);
-  std::printf("\\n");
-  anvil::sqp::Settings<T> s;
-  for (int k = 0; k < s.kSize; ++k) a[k] = k + 1;  // load then store round-trips every field by position
-  a[5] = 1; a[6] = 2;  // enum fields: valid values
-  s.load(a);
-  double b[anvil::sqp::Settings<T>::kSize];
-  s.store(b);
-  for (double v : b) std::printf("%.17g ", v);
-  std::printf("\\n%d\\n", anvil::sqp::Info<T>::kSize);
-}
-int main() { show<double>(); show<float>(); }
-""")
-  subprocess.run([cxx, "-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic", f"-I{runtime_include_dir()}",
-                  str(tmp_path / "m.cpp"), "-o", str(tmp_path / "m")], check=True)
-  lines = subprocess.run([str(tmp_path / "m")], capture_output=True, text=True, check=True).stdout.splitlines()
-  for k, dt in enumerate((np.float64, np.float32)):
-    defaults = np.array([float(v) for v in lines[3 * k].split()])
-    np.testing.assert_allclose(defaults, SETTINGS.pack(SQPSettings(), dt), rtol=1e-7)
-    roundtrip = np.array([float(v) for v in lines[3 * k + 1].split()])
-    expect = np.arange(1.0, SETTINGS.size + 1)
-    expect[5], expect[6] = 1, 2
-    bools = [i for i, f in enumerate(SETTINGS.fields) if f.kind == "bool"]
-    expect[bools] = 1.0
-    np.testing.assert_allclose(roundtrip, expect, rtol=1e-6)
-    assert int(lines[3 * k + 2]) == INFO.size
-  assert SETTINGS.fields[5].name == "hessian" and SETTINGS.fields[6].name == "globalization"
-
-
 def test_docs_list_every_setting():
   from pathlib import Path
 

@@ -33,7 +33,7 @@ def main() -> None:
     t = time.perf_counter()
     sym = analyze(Pu, A, G)
     times.append(time.perf_counter() - t)
-  print(f"grid k={k}: n={n} p={A.shape[0]} m={G.shape[0]} nnz(K upper)={len(sym.K_rowind)} nnz(L)={sym.nnz_L} "
+  print(f"grid k={k}: n={n} p={A.shape[0]} m={G.shape[0]} nnz(K upper)={len(sym.K_innerIndices)} nnz(L)={sym.nnz_L} "
         f"ordering={sym.ordering}: analyze {min(times):.3f} s (best of 3)")
 
 

@@ -249,7 +249,10 @@ def test_header_documents_interface(module_dir):
   assert "constexpr int N = 4;" in hpp and hpp.index("constexpr int N = 4;") < hpp.index("constexpr int TWO_N")
   assert "One RK4 step of a linear system" in hpp
   assert "input  in0: float64, shape (4,)" in hpp and "output out0: float32, shape (2, 2)" in hpp
-  assert "typedef Buffer<float, 2, 3> IN0_t;" in hpp
+  assert "using IN0_t = Buffer<float, 2, 3>;" in hpp and "using WS_t = Buffer<signed char, " in hpp
+  generated = [module_dir / "aotmod.hpp", module_dir / "aotmod.cpp", *sorted((module_dir / "anvil").rglob("*.hpp"))]
+  for f in generated:  # one alias style (docs/cpp.md, conventions)
+    assert "typedef" not in f.read_text(), f.name
   assert "static constexpr int innerIndices[7] = {0, 1, 0, 1, 2, 1, 2};" in hpp
   cpp = (module_dir / "aotmod.cpp").read_text()
   assert "constexpr float constant" in cpp and "malloc" not in cpp and "new " not in cpp

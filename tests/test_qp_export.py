@@ -252,6 +252,14 @@ def test_exported_files(exported) -> None:
   for rel in ("anvil/qp/common.hpp", "anvil/qp/core.hpp", "anvil/qp/dense.hpp", "anvil/qp/sparse.hpp"):
     assert (out / rel).is_file()
   assert "struct Pattern" in hpp and "static constexpr int perm[]" in hpp
+  # one C++ style for the whole module (docs/cpp.md, conventions): CSC arrays spelled
+  # outerStarts/innerIndices, `using` aliases, in the generated files and the shipped runtime headers
+  assert "static constexpr int P_outerStarts[]" in hpp and "static constexpr int K_innerIndices[]" in hpp
+  files = sorted(f for f in out.rglob("*") if f.suffix in (".hpp", ".cpp") and not f.name.startswith("main_"))
+  assert any(f.parts[-2] == "qp" for f in files)
+  for f in files:
+    for word in ("typedef", "colptr", "rowind", "indptr", "R_ptr"):
+      assert word not in f.read_text(), f"{f.relative_to(out)}: {word!r}"
 
 
 def test_module_builds_without_heap_or_double_promotion(exported, tmp_path) -> None:

@@ -83,8 +83,8 @@ def test_row_structure_is_the_pattern_of_L() -> None:
   nK = sym.nK
   # the numeric L of a random quasi-definite matrix with the permuted KKT pattern
   K = np.zeros((nK, nK))
-  cols = np.repeat(np.arange(nK), np.diff(sym.K_colptr))
-  K[sym.K_rowind, cols] = rng.random(len(cols))
+  cols = np.repeat(np.arange(nK), np.diff(sym.K_outerStarts))
+  K[sym.K_innerIndices, cols] = rng.random(len(cols))
   K = K + K.T
   d = np.array([n * nK if sym.perm[k] < n else -n * nK for k in range(nK)], dtype=float)
   K[np.arange(nK), np.arange(nK)] = d
@@ -98,7 +98,7 @@ def test_row_structure_is_the_pattern_of_L() -> None:
     W[k + 1:, k + 1:] -= np.outer(Lnum[k + 1:, k], W[k, k + 1:])
   pattern = np.abs(np.tril(Lnum, -1)) > 1e-300
   for i in range(nK):
-    rows = Li[sym.L_colptr[i]:sym.L_colptr[i + 1]]
+    rows = Li[sym.L_outerStarts[i]:sym.L_outerStarts[i + 1]]
     assert np.array_equal(rows, np.flatnonzero(pattern[:, i])), i
   for k in range(nK):
     assert sorted(Rc[Rp[k]:Rp[k + 1]].tolist()) == np.flatnonzero(pattern[k, :]).tolist()

@@ -109,7 +109,7 @@ class PortableCRenderer(ClangRenderer):
     return None
 
   def render_vector_prefix(self, dt, count):
-    return (f"typedef {self.render_dtype(dt)} {self._render_dtype(dt, count, AddrSpace.REG)} "
+    return (f"using {self._render_dtype(dt, count, AddrSpace.REG)} = {self.render_dtype(dt)} "
             f"__attribute__((vector_size({dt.itemsize * count})));")
 
   def _render_dtype(self, dtype, sz=1, addrspace=AddrSpace.ALU, mutable=True, override_ptr=False, shape=None):

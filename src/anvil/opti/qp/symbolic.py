@@ -34,17 +34,17 @@ class KKTSymbolic:
   n: int
   p: int
   m: int
-  P_colptr: np.ndarray  # upper triangle of P, CSC
-  P_rowind: np.ndarray
-  A_colptr: np.ndarray  # A (p x n), CSC
-  A_rowind: np.ndarray
-  G_colptr: np.ndarray  # G (m x n), CSC
-  G_rowind: np.ndarray
-  K_colptr: np.ndarray  # permuted upper triangle of K, CSC
-  K_rowind: np.ndarray
+  P_outerStarts: np.ndarray  # upper triangle of P, CSC
+  P_innerIndices: np.ndarray
+  A_outerStarts: np.ndarray  # A (p x n), CSC
+  A_innerIndices: np.ndarray
+  G_outerStarts: np.ndarray  # G (m x n), CSC
+  G_innerIndices: np.ndarray
+  K_outerStarts: np.ndarray  # permuted upper triangle of K, CSC
+  K_innerIndices: np.ndarray
   perm: np.ndarray  # pivot k is original index perm[k]
   etree: np.ndarray  # parent of each pivot, -1 for roots
-  L_colptr: np.ndarray
+  L_outerStarts: np.ndarray
   iperm: np.ndarray  # original index j is pivot iperm[j]
   map_P: np.ndarray
   map_A: np.ndarray
@@ -58,7 +58,7 @@ class KKTSymbolic:
 
   @property
   def nnz_L(self) -> int:
-    return int(self.L_colptr[-1])
+    return int(self.L_outerStarts[-1])
 
 
 def _csc_pattern(M: sp.spmatrix | None, shape: tuple[int, int]) -> sp.csc_matrix:
@@ -178,7 +178,7 @@ def minimum_degree(S: sp.csc_matrix) -> np.ndarray:
 
 _KERNEL_SOURCE = r"""
 #include <cstdint>
-typedef long long ll;
+using ll = long long;
 // Elimination tree and column counts of L (strictly lower part) of a symmetric matrix given by its
 // CSC upper triangle (Kp, Ki), in O(nnz alpha(n)) (Liu's elimination tree with path compression,
 // the column counts of Gilbert, Ng and Peyton with the skeleton/least-common-ancestor scheme as in
@@ -374,27 +374,27 @@ def analyze(
   r, c = np.minimum(pr, pc), np.maximum(pr, pc)
   keys = c * nK + r
   uniq, inv = np.unique(keys, return_inverse=True)
-  K_rowind = uniq % nK
+  K_innerIndices = uniq % nK
   K_cols = uniq // nK
-  K_colptr = np.concatenate([[0], np.cumsum(np.bincount(K_cols, minlength=nK))]).astype(np.int64)
-  etree, counts = _etree_colcounts(K_colptr, K_rowind, nK)
-  L_colptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+  K_outerStarts = np.concatenate([[0], np.cumsum(np.bincount(K_cols, minlength=nK))]).astype(np.int64)
+  etree, counts = _etree_colcounts(K_outerStarts, K_innerIndices, nK)
+  L_outerStarts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
   nP, nA, nG = Pu.nnz, Ac.nnz, Gc.nnz
   return KKTSymbolic(
     n=n,
     p=p,
     m=m,
-    P_colptr=P_upper.indptr.astype(np.int64),
-    P_rowind=P_upper.indices.astype(np.int64),
-    A_colptr=A.indptr.astype(np.int64),
-    A_rowind=A.indices.astype(np.int64),
-    G_colptr=G.indptr.astype(np.int64),
-    G_rowind=G.indices.astype(np.int64),
-    K_colptr=K_colptr,
-    K_rowind=K_rowind.astype(np.int64),
+    P_outerStarts=P_upper.indptr.astype(np.int64),
+    P_innerIndices=P_upper.indices.astype(np.int64),
+    A_outerStarts=A.indptr.astype(np.int64),
+    A_innerIndices=A.indices.astype(np.int64),
+    G_outerStarts=G.indptr.astype(np.int64),
+    G_innerIndices=G.indices.astype(np.int64),
+    K_outerStarts=K_outerStarts,
+    K_innerIndices=K_innerIndices.astype(np.int64),
     perm=perm,
     etree=etree,
-    L_colptr=L_colptr,
+    L_outerStarts=L_outerStarts,
     iperm=iperm,
     map_P=inv[:nP].astype(np.int64),
     map_A=inv[nP : nP + nA].astype(np.int64),
@@ -412,12 +412,13 @@ ROW_STRUCTURE_MAX_NNZ_L = 50000
 def row_structure(sym: KKTSymbolic) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
   """The row structure of L, exactly as ``SparseBackend::structure()`` computes it in C++.
 
-  Returns ``(L_rowind, R_ptr, R_col, R_pos)``: the (ascending) row indices of every column of L,
-  and for every row k the columns i with L(k, i) != 0 (``R_col[R_ptr[k]:R_ptr[k+1]]``, in a
-  topological order of the elimination tree) with the positions of L(k, i) in ``L_rowind``.
+  Returns ``(L_innerIndices, R_outerStarts, R_innerIndices, R_pos)``: the (ascending) row indices of
+  every column of L, and for every row k the columns i with L(k, i) != 0
+  (``R_innerIndices[R_outerStarts[k]:R_outerStarts[k+1]]``, in a topological order of the elimination
+  tree) with the positions of L(k, i) in ``L_innerIndices``.
   """
   nK, nnz = sym.nK, max(sym.nnz_L, 1)
-  Kp, Ki, Lp, parent = _i64(sym.K_colptr), _i64(sym.K_rowind), _i64(sym.L_colptr), _i64(sym.etree)
+  Kp, Ki, Lp, parent = _i64(sym.K_outerStarts), _i64(sym.K_innerIndices), _i64(sym.L_outerStarts), _i64(sym.etree)
   Li, Rc, Rpos = (np.zeros(nnz, dtype=np.int64) for _ in range(3))
   Rp = np.zeros(nK + 1, dtype=np.int64)
   flag, lnz, stack = (np.empty(max(nK, 1), dtype=np.int64) for _ in range(3))
@@ -441,17 +442,18 @@ def pattern_struct(sym: KKTSymbolic, struct_name: str = "Pattern") -> str:
     f"  static constexpr int n = {sym.n};",
     f"  static constexpr int p = {sym.p};",
     f"  static constexpr int m = {sym.m};",
-    f"  static constexpr int nnz_P = {len(sym.P_rowind)};",
-    f"  static constexpr int nnz_A = {len(sym.A_rowind)};",
-    f"  static constexpr int nnz_G = {len(sym.G_rowind)};",
-    f"  static constexpr int nnz_K = {len(sym.K_rowind)};",
+    f"  static constexpr int nnz_P = {len(sym.P_innerIndices)};",
+    f"  static constexpr int nnz_A = {len(sym.A_innerIndices)};",
+    f"  static constexpr int nnz_G = {len(sym.G_innerIndices)};",
+    f"  static constexpr int nnz_K = {len(sym.K_innerIndices)};",
     f"  static constexpr int nnz_L = {sym.nnz_L};",
   ]
-  for name in ("P_colptr", "P_rowind", "A_colptr", "A_rowind", "G_colptr", "G_rowind", "K_colptr", "K_rowind",
-               "perm", "iperm", "etree", "L_colptr", "map_P", "map_A", "map_G", "map_diag"):
+  for name in ("P_outerStarts", "P_innerIndices", "A_outerStarts", "A_innerIndices", "G_outerStarts", "G_innerIndices",
+               "K_outerStarts", "K_innerIndices", "perm", "iperm", "etree", "L_outerStarts", "map_P", "map_A", "map_G",
+               "map_diag"):
     lines.append(_arr(name, getattr(sym, name)))
   if sym.nnz_L <= ROW_STRUCTURE_MAX_NNZ_L:
-    for name, a in zip(("L_rowind", "R_ptr", "R_col", "R_pos"), row_structure(sym), strict=True):
+    for name, a in zip(("L_innerIndices", "R_outerStarts", "R_innerIndices", "R_pos"), row_structure(sym), strict=True):
       lines.append(_arr(name, a))
   lines.append("};")
   return "\n".join(lines)

@@ -10,16 +10,19 @@
 //
 //   struct Pattern {
 //     static constexpr int n, p, m, nnz_P, nnz_A, nnz_G, nnz_K, nnz_L;
-//     static constexpr int P_colptr[n + 1], P_rowind[];     // upper triangle of P, CSC
-//     static constexpr int A_colptr[n + 1], A_rowind[];     // A (p x n), CSC
-//     static constexpr int G_colptr[n + 1], G_rowind[];     // G (m x n), CSC
-//     static constexpr int K_colptr[nK + 1], K_rowind[];    // permuted upper triangle of K, CSC
-//     static constexpr int perm[nK], iperm[nK];             // pivot k is original index perm[k] = j, iperm[j] = k
-//     static constexpr int etree[nK], L_colptr[nK + 1];     // elimination tree (-1: root), L columns
-//     static constexpr int map_P[], map_A[], map_G[], map_diag[nK];  // entry -> position in K
+//     static constexpr int P_outerStarts[n + 1], P_innerIndices[];    // upper triangle of P, CSC
+//     static constexpr int A_outerStarts[n + 1], A_innerIndices[];    // A (p x n), CSC
+//     static constexpr int G_outerStarts[n + 1], G_innerIndices[];    // G (m x n), CSC
+//     static constexpr int K_outerStarts[nK + 1], K_innerIndices[];   // permuted upper triangle of K, CSC
+//     static constexpr int perm[nK], iperm[nK];  // pivot k is original index perm[k] = j, iperm[j] = k
+//     static constexpr int etree[nK];            // elimination tree (-1: root)
+//     static constexpr int L_outerStarts[nK + 1];                      // column starts of L (CSC)
+//     static constexpr int map_P[], map_A[], map_G[], map_diag[nK];    // entry -> position in K
 //     // optional (emitted for patterns with a small L; else computed once per solve):
-//     static constexpr int L_rowind[nnz_L];                 // row indices of the columns of L
-//     static constexpr int R_ptr[nK + 1], R_col[nnz_L], R_pos[nnz_L];  // rows of L: columns, positions
+//     static constexpr int L_innerIndices[nnz_L];                      // row indices of the columns of L
+//     // the rows of L (CSR: row k owns R_innerIndices[R_outerStarts[k] .. R_outerStarts[k+1]-1], the
+//     // columns i with L(k, i) != 0; R_pos: the position of each L(k, i) in L_innerIndices)
+//     static constexpr int R_outerStarts[nK + 1], R_innerIndices[nnz_L], R_pos[nnz_L];
 //   };
 //
 // (empty arrays are emitted with one dummy element). No heap allocation, no exceptions.
@@ -32,11 +35,12 @@ namespace anvil {
 namespace qp {
 
 namespace detail {
-/// Whether the Pattern carries the row structure of L (L_rowind, R_ptr, R_col, R_pos).
+/// Whether the Pattern carries the row structure of L (L_innerIndices, R_outerStarts, R_innerIndices, R_pos).
 template <typename Pat, typename = void>
 struct HasRowStructure : std::false_type {};
 template <typename Pat>
-struct HasRowStructure<Pat, std::void_t<decltype(Pat::L_rowind[0] + Pat::R_ptr[0] + Pat::R_col[0] + Pat::R_pos[0])>>
+struct HasRowStructure<
+    Pat, std::void_t<decltype(Pat::L_innerIndices[0] + Pat::R_outerStarts[0] + Pat::R_innerIndices[0] + Pat::R_pos[0])>>
     : std::true_type {};
 }  // namespace detail
 
@@ -108,21 +112,21 @@ class SparseBackend {
     for (int i = 0; i < P; ++i) rowA[i] = T(0);
     for (int i = 0; i < M; ++i) rowG[i] = T(0);
     for (int j = 0; j < N; ++j) {
-      for (int k = Pat::P_colptr[j]; k < Pat::P_colptr[j + 1]; ++k) {
-        const int i = Pat::P_rowind[k];
+      for (int k = Pat::P_outerStarts[j]; k < Pat::P_outerStarts[j + 1]; ++k) {
+        const int i = Pat::P_innerIndices[k];
         const T a = abs(w_.Pv[k]);
         colP[j] = max2(colP[j], a);
         colP[i] = max2(colP[i], a);
       }
-      for (int k = Pat::A_colptr[j]; k < Pat::A_colptr[j + 1]; ++k) {
+      for (int k = Pat::A_outerStarts[j]; k < Pat::A_outerStarts[j + 1]; ++k) {
         const T a = abs(w_.Av[k]);
         colA[j] = max2(colA[j], a);
-        rowA[Pat::A_rowind[k]] = max2(rowA[Pat::A_rowind[k]], a);
+        rowA[Pat::A_innerIndices[k]] = max2(rowA[Pat::A_innerIndices[k]], a);
       }
-      for (int k = Pat::G_colptr[j]; k < Pat::G_colptr[j + 1]; ++k) {
+      for (int k = Pat::G_outerStarts[j]; k < Pat::G_outerStarts[j + 1]; ++k) {
         const T a = abs(w_.Gv[k]);
         colG[j] = max2(colG[j], a);
-        rowG[Pat::G_rowind[k]] = max2(rowG[Pat::G_rowind[k]], a);
+        rowG[Pat::G_innerIndices[k]] = max2(rowG[Pat::G_innerIndices[k]], a);
       }
     }
   }
@@ -134,24 +138,24 @@ class SparseBackend {
     for (int j = 0; j < N; ++j) {
       const T dj = d[j];
       T cp = T(0), ca = T(0), cg = T(0);
-      for (int k = Pat::P_colptr[j]; k < Pat::P_colptr[j + 1]; ++k) {
-        const int i = Pat::P_rowind[k];
+      for (int k = Pat::P_outerStarts[j]; k < Pat::P_outerStarts[j + 1]; ++k) {
+        const int i = Pat::P_innerIndices[k];
         const T v = w_.Pv[k] * (d[i] * dj);
         w_.Pv[k] = v;
         cp = max2(cp, abs(v));
         colP[i] = max2(colP[i], abs(v));
       }
       colP[j] = max2(colP[j], cp);
-      for (int k = Pat::A_colptr[j]; k < Pat::A_colptr[j + 1]; ++k) {
-        const int i = Pat::A_rowind[k];
+      for (int k = Pat::A_outerStarts[j]; k < Pat::A_outerStarts[j + 1]; ++k) {
+        const int i = Pat::A_innerIndices[k];
         const T v = w_.Av[k] * (e[i] * dj);
         w_.Av[k] = v;
         ca = max2(ca, abs(v));
         rowA[i] = max2(rowA[i], abs(v));
       }
       colA[j] = ca;
-      for (int k = Pat::G_colptr[j]; k < Pat::G_colptr[j + 1]; ++k) {
-        const int i = Pat::G_rowind[k];
+      for (int k = Pat::G_outerStarts[j]; k < Pat::G_outerStarts[j + 1]; ++k) {
+        const int i = Pat::G_innerIndices[k];
         const T v = w_.Gv[k] * (f[i] * dj);
         w_.Gv[k] = v;
         cg = max2(cg, abs(v));
@@ -168,16 +172,16 @@ class SparseBackend {
   void P_mul(const T* x, T* out) const {
     for (int j = 0; j < N; ++j) out[j] = T(0);
     for (int j = 0; j < N; ++j)
-      for (int k = Pat::P_colptr[j]; k < Pat::P_colptr[j + 1]; ++k) {
-        const int i = Pat::P_rowind[k];
+      for (int k = Pat::P_outerStarts[j]; k < Pat::P_outerStarts[j + 1]; ++k) {
+        const int i = Pat::P_innerIndices[k];
         out[i] += w_.Pv[k] * x[j];
         if (i != j) out[j] += w_.Pv[k] * x[i];
       }
   }
-  void A_mul(const T* x, T* out) const { csc_mul(Pat::A_colptr, Pat::A_rowind, w_.Av.ptr(), P, x, out); }
-  void G_mul(const T* x, T* out) const { csc_mul(Pat::G_colptr, Pat::G_rowind, w_.Gv.ptr(), M, x, out); }
-  void At_mul(const T* y, T* out) const { csc_tmul(Pat::A_colptr, Pat::A_rowind, w_.Av.ptr(), y, out); }
-  void Gt_mul(const T* z, T* out) const { csc_tmul(Pat::G_colptr, Pat::G_rowind, w_.Gv.ptr(), z, out); }
+  void A_mul(const T* x, T* out) const { csc_mul(Pat::A_outerStarts, Pat::A_innerIndices, w_.Av.ptr(), P, x, out); }
+  void G_mul(const T* x, T* out) const { csc_mul(Pat::G_outerStarts, Pat::G_innerIndices, w_.Gv.ptr(), M, x, out); }
+  void At_mul(const T* y, T* out) const { csc_tmul(Pat::A_outerStarts, Pat::A_innerIndices, w_.Av.ptr(), y, out); }
+  void Gt_mul(const T* z, T* out) const { csc_tmul(Pat::G_outerStarts, Pat::G_innerIndices, w_.Gv.ptr(), z, out); }
 
   bool factor(T rho, T delta, const T* Hd, const T* WG) {
     w_.WG = WG;
@@ -191,7 +195,7 @@ class SparseBackend {
     }
     for (int j = 0; j < N; ++j) Kv[Pat::map_diag[j]] = w_.Pdiag[j] + (rho + Hd[j]);
     for (int i = 0; i < P; ++i) Kv[Pat::map_diag[N + i]] = -delta;
-    for (int k = 0; k < Pat::nnz_G; ++k) Kv[Pat::map_G[k]] = WG[Pat::G_rowind[k]] > T(0) ? w_.Gv[k] : T(0);
+    for (int k = 0; k < Pat::nnz_G; ++k) Kv[Pat::map_G[k]] = WG[Pat::G_innerIndices[k]] > T(0) ? w_.Gv[k] : T(0);
     for (int i = 0; i < M; ++i) Kv[Pat::map_diag[N + P + i]] = WG[i] > T(0) ? -T(1) / WG[i] : -T(1);
     return ldl();
   }
@@ -202,15 +206,15 @@ class SparseBackend {
     T pmax = T(0);
     bool diagonal = true;
     for (int j = 0; j < N; ++j)
-      for (int k = Pat::P_colptr[j]; k < Pat::P_colptr[j + 1]; ++k) {
+      for (int k = Pat::P_outerStarts[j]; k < Pat::P_outerStarts[j + 1]; ++k) {
         pmax = max2(pmax, abs(w_.Pv[k]));
-        if (Pat::P_rowind[k] != j && w_.Pv[k] != T(0)) diagonal = false;
+        if (Pat::P_innerIndices[k] != j && w_.Pv[k] != T(0)) diagonal = false;
       }
     if (!(pmax > T(0))) return true;
     const T shift = shift_rel * pmax;
     if (diagonal) {
       for (int j = 0; j < N; ++j)
-        for (int k = Pat::P_colptr[j]; k < Pat::P_colptr[j + 1]; ++k)
+        for (int k = Pat::P_outerStarts[j]; k < Pat::P_outerStarts[j + 1]; ++k)
           if (!(w_.Pv[k] + shift > T(0))) return false;
       return true;
     }
@@ -247,9 +251,9 @@ class SparseBackend {
   int ref_max_iter_ = 0;
   T ref_eps_ = T(0);
 
-  const int* L_rowind() const {
+  const int* L_innerIndices() const {
     if constexpr (WS::kRowStructure) {
-      return Pat::L_rowind;
+      return Pat::L_innerIndices;
     } else {
       return w_.Li.ptr();
     }
@@ -257,8 +261,8 @@ class SparseBackend {
 
   // s <- K^{-1} s in the permuted numbering (L D L' s = s)
   void ldl_solve(T* s) const {
-    const int* Lp = Pat::L_colptr;
-    const int* Li = L_rowind();
+    const int* Lp = Pat::L_outerStarts;
+    const int* Li = L_innerIndices();
     const T* Lx = w_.Lx.ptr();
     for (int k = 0; k < NK; ++k) {
       const T sk = s[k];
@@ -275,8 +279,8 @@ class SparseBackend {
 
   // out = K s with the assembled (permuted, upper-triangular) K; the diagonal entry ends each column
   void kkt_mul(const T* s, T* out) const {
-    const int* Kp = Pat::K_colptr;
-    const int* Ki = Pat::K_rowind;
+    const int* Kp = Pat::K_outerStarts;
+    const int* Ki = Pat::K_innerIndices;
     const T* Kv = w_.Kv.ptr();
     for (int k = 0; k < NK; ++k) out[k] = T(0);
     for (int j = 0; j < NK; ++j) {
@@ -305,9 +309,9 @@ class SparseBackend {
   // is just the arithmetic. Also fills the (ascending) row indices Li of every column. (Patterns with
   // a small L carry these arrays, computed by the same procedure in anvil.opti.qp.symbolic.)
   void structure() {
-    const int* Kp = Pat::K_colptr;
-    const int* Ki = Pat::K_rowind;
-    const int* Lp = Pat::L_colptr;
+    const int* Kp = Pat::K_outerStarts;
+    const int* Ki = Pat::K_innerIndices;
+    const int* Lp = Pat::L_outerStarts;
     const int* parent = Pat::etree;
     int* flag = w_.flag.ptr();
     int* patt = w_.pattern.ptr();
@@ -349,9 +353,9 @@ class SparseBackend {
   bool ldl() {
     const int *Li, *Rp, *Rc, *Rpos;
     if constexpr (WS::kRowStructure) {
-      Li = Pat::L_rowind;
-      Rp = Pat::R_ptr;
-      Rc = Pat::R_col;
+      Li = Pat::L_innerIndices;
+      Rp = Pat::R_outerStarts;
+      Rc = Pat::R_innerIndices;
       Rpos = Pat::R_pos;
     } else {
       if (!structure_ready_) structure();
@@ -360,9 +364,9 @@ class SparseBackend {
       Rc = w_.Rc.ptr();
       Rpos = w_.Rpos.ptr();
     }
-    const int* Kp = Pat::K_colptr;
-    const int* Ki = Pat::K_rowind;
-    const int* Lp = Pat::L_colptr;
+    const int* Kp = Pat::K_outerStarts;
+    const int* Ki = Pat::K_innerIndices;
+    const int* Lp = Pat::L_outerStarts;
     const T* Kv = w_.Kv.ptr();
     T* Y = w_.Y.ptr();
     T* Lx = w_.Lx.ptr();
@@ -389,18 +393,18 @@ class SparseBackend {
     return true;
   }
 
-  static void csc_mul(const int* cp, const int* ri, const T* v, int rows, const T* x, T* out) {
+  static void csc_mul(const int* outerStarts, const int* innerIndices, const T* v, int rows, const T* x, T* out) {
     for (int i = 0; i < rows; ++i) out[i] = T(0);
     for (int j = 0; j < N; ++j) {
       const T xj = x[j];
       if (xj == T(0)) continue;
-      for (int k = cp[j]; k < cp[j + 1]; ++k) out[ri[k]] += v[k] * xj;
+      for (int k = outerStarts[j]; k < outerStarts[j + 1]; ++k) out[innerIndices[k]] += v[k] * xj;
     }
   }
-  static void csc_tmul(const int* cp, const int* ri, const T* v, const T* y, T* out) {
+  static void csc_tmul(const int* outerStarts, const int* innerIndices, const T* v, const T* y, T* out) {
     for (int j = 0; j < N; ++j) {
       T s = T(0);
-      for (int k = cp[j]; k < cp[j + 1]; ++k) s += v[k] * y[ri[k]];
+      for (int k = outerStarts[j]; k < outerStarts[j + 1]; ++k) s += v[k] * y[innerIndices[k]];
       out[j] = s;
     }
   }

@@ -39,7 +39,7 @@ import scipy.sparse as sp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from qp_helpers import checks, load_maros_meszaros, maros_meszaros_dir, maros_meszaros_names, mm_residuals  # noqa: E402
+from support.qp_helpers import checks, load_maros_meszaros, maros_meszaros_dir, maros_meszaros_names, mm_residuals  # noqa: E402
 
 MM_DIR = maros_meszaros_dir() or Path("shared/problems/maros_meszaros")
 SOLVERS = ("anvil", "anvil-dense", "piqp", "osqp", "clarabel")
@@ -47,7 +47,7 @@ DENSE_MAX_N = 400  # anvil's dense backend is also run where n <= this
 
 
 # ----------------------------------------------------------------------------- problems and checks
-# (loading and the recomputed-residual checks are shared with the tests: tests/qp_helpers.py)
+# (loading and the recomputed-residual checks are shared with the tests: tests/support/qp_helpers.py)
 def load(name: str, directory: Path | None = None) -> dict:
   return load_maros_meszaros(name, directory or MM_DIR)
 

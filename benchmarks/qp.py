@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from anvil.opti import QPSettings, QPSolver, QPStatus  # noqa: E402
-from qp_helpers import data_scale, kkt_residuals  # noqa: E402
 from support.models import NumpyLib, chain_ode_numpy, pendulum_ode, rk4  # noqa: E402
+from support.qp_helpers import data_scale, kkt_residuals  # noqa: E402
 
 EPS_ABS, EPS_REL = 1e-8, 1e-9
 KKT_TOL = 1e-6

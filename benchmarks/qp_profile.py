@@ -28,10 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "src"))
 
-from qp import pendulum_mpc, random_sparse_qp  # noqa: E402
-
 from anvil import generate_module  # noqa: E402
 from anvil.opti import QPSettings, QPSolver  # noqa: E402
+from qp import pendulum_mpc, random_sparse_qp  # noqa: E402
 
 CASES = {
   "pend20_sparse": (lambda s: pendulum_mpc(20, s), "sparse"),

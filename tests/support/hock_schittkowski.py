@@ -5,7 +5,7 @@ Economics and Mathematical Systems 187, Springer 1981 ("HS81"), and K. Schittkow
 Examples for Nonlinear Programming Codes* / the 2009 revision of the collection ("S09"). Every
 definition below was typed from the published problem statement and then checked: Ipopt from the
 standard start reaches the published optimum, and the published solution is feasible and attains it
-(tests/test_hock_schittkowski_set.py). Where the SIF-derived sif2jax 0.0.8 package disagrees with the
+(tests/sqp/test_hock_schittkowski_set.py). Where the SIF-derived sif2jax 0.0.8 package disagrees with the
 literature, the literature wins; the differences are listed in ``SIF2JAX_DIFFERENCES``.
 
 NLP form (docs/nlp.md)::

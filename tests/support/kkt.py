@@ -142,7 +142,7 @@ def from_casadi_multipliers(p: HSProblem, lam_g, lam_x) -> tuple[np.ndarray, np.
   casadi's ``lam_g``/``lam_x`` satisfy ``grad f + J_g' lam_g + lam_x = 0`` with ``lam > 0`` at an active upper
   bound and ``lam < 0`` at an active lower bound, i.e. exactly anvil's convention: with ``g = vertcat(g_eq,
   g_ineq)`` (what :func:`nlp_adapters.to_casadi` builds) the conversion is a split, no sign change. (Verified in
-  tests/test_hock_schittkowski_set.py on problems with an active lower row, an active upper row and active
+  tests/sqp/test_hock_schittkowski_set.py on problems with an active lower row, an active upper row and active
   bounds: flipping any sign breaks stationarity.)
   """
   lam_g = np.asarray(lam_g, dtype=float).ravel()

@@ -171,7 +171,7 @@ REFERENCE_FILE = __import__("pathlib").Path(__file__).with_name("hs_ipopt_refere
 
 def ipopt_reference(names=None) -> dict:
   """Ipopt from the standard start and from ``perturbed_starts`` for each problem: the recorded reference behaviour
-  (start, success, status, f, x, iterations) that tests/test_hock_schittkowski_set.py compares against."""
+  (start, success, status, f, x, iterations) that tests/sqp/test_hock_schittkowski_set.py compares against."""
   from support.hock_schittkowski import PROBLEMS, perturbed_starts
   out = {}
   for name in names or PROBLEMS:

@@ -1,7 +1,7 @@
 """Trace a Python function on placeholder Tensors, schedule it without a device, render its kernels,
 and lower the result to anvil's ``Program`` IR.
 
-Pitfalls of tinygrad 0.14 handled here (each has a regression test in tests/test_pitfalls.py):
+Pitfalls of tinygrad 0.14 handled here (each has a regression test in tests/core/test_pitfalls.py):
 1. no device probing: tracing runs under ``Context(DEV=...)``;
 2. no Tensor rebinding: ``transform_to_call`` + ``create_linear_with_vars`` are called directly, so
    user Tensors captured by several functions keep their (lazy) graphs;

@@ -11,16 +11,13 @@
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from support import hock_schittkowski as hs  # noqa: E402
-from support.kkt import check_kkt, evaluate, from_casadi_multipliers  # noqa: E402
-from support.nlp_adapters import load_reference, solve_ipopt, to_anvil, to_casadi, to_numpy  # noqa: E402
+from support import hock_schittkowski as hs
+from support.kkt import check_kkt, evaluate, from_casadi_multipliers
+from support.nlp_adapters import load_reference, solve_ipopt, to_anvil, to_casadi, to_numpy
 
 ALL = hs.names()
 # anvil builds cost ~0.5 s per problem (3 C++ compiles); these cover every feature, the rest run with --slow

@@ -15,7 +15,7 @@ import pytest
 
 import anvil as av
 from anvil import Arg, dtypes
-from math_cases import BINARY, UNARY, binary_domain, domain, ulp_error
+from support.math_cases import BINARY, UNARY, binary_domain, domain, ulp_error
 
 MAX_ULP = 4.0
 POINTS = {"kernels": 1024, "scalar": 40}
@@ -121,7 +121,7 @@ def test_log1p_expm1_are_methods_only_while_tracing() -> None:
   assert "log1p" not in av.Tensor.__dict__
 
 
-if __name__ == "__main__":  # print the table: python tests/test_math_accuracy.py
+if __name__ == "__main__":  # print the table: PYTHONPATH=src:tests python tests/core/test_math_accuracy.py
   for dt in (np.float64, np.float32):
     for low in ("kernels", "scalar"):
       r = measure(dt, low)

@@ -15,7 +15,7 @@ import pytest
 
 import anvil as av
 from anvil import Arg, Tensor, dtypes
-from cpp_tools import STRICT_FLAGS
+from support.cpp_tools import STRICT_FLAGS
 
 ARM_CXX = "arm-none-eabi-g++"
 ARM_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]

@@ -4,8 +4,6 @@ rejected before anything is written, and what is accepted compiles under the str
 from __future__ import annotations
 
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,9 +11,7 @@ import pytest
 import anvil as av
 from anvil import Arg, CodegenIntConstant
 from anvil.opti import QPSolver
-
-sys.path.insert(0, str(Path(__file__).parent))
-from cpp_tools import STRICT_FLAGS  # noqa: E402
+from support.cpp_tools import STRICT_FLAGS
 
 REJECTED = {
   "class": "reserved word", "Buffer": "module itself", "INFINITY": "macro", "NAN": "macro", "EOF": "macro",

@@ -13,7 +13,7 @@ import pytest
 
 import anvil as av
 from anvil import Arg, Tensor, dtypes
-from math_cases import BINARY, UNARY
+from support.math_cases import BINARY, UNARY
 
 SPECIAL = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 6.0, 1e-310, 1e308, -1e308, 3.0])
 N = len(SPECIAL)

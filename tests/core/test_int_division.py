@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cpp_tools import STRICT_FLAGS
+from support.cpp_tools import STRICT_FLAGS
 
 INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 CONST_DIVISORS = (0, -1, 1, 3, -3, 7, 64)
@@ -81,7 +81,8 @@ def check(lowering: str) -> None:
 
 def _run_child(lowering: str, tmp_path: Path) -> subprocess.CompletedProcess:
   env = {**os.environ, "ANVIL_CACHE_DIR": os.environ.get("ANVIL_CACHE_DIR", str(tmp_path / "cache"))}
-  code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+  here = Path(__file__).resolve()  # the test module, and tests/ for `support`
+  code = (f"import sys; sys.path[:0] = [{str(here.parent)!r}, {str(here.parents[1])!r}]; "
           f"import test_int_division as t; t.check({lowering!r})")
   return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env)
 

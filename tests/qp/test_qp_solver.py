@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-sys.path.insert(0, str(Path(__file__).parent))
-from anvil.opti import QPSettings, QPSolver, QPStatus  # noqa: E402
-from qp_helpers import RandomQP, data_scale, kkt_residuals, piqp_solve  # noqa: E402
-from support.threads import run_in_threads  # noqa: E402
+from anvil.opti import QPSettings, QPSolver, QPStatus
+from support.qp_helpers import RandomQP, data_scale, kkt_residuals, piqp_solve
+from support.threads import run_in_threads
 
 BACKENDS = ("dense", "sparse")
 FAST_BUILD = ("-O1",)  # quicker compiles keep this file fast; the solver itself is flag-independent

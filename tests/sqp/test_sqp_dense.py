@@ -214,6 +214,6 @@ def test_docs_list_every_setting():
 
   from anvil.opti.sqp.spec import SETTINGS
 
-  doc = (Path(__file__).resolve().parents[1] / "docs" / "nlp.md").read_text()
+  doc = (Path(__file__).resolve().parents[2] / "docs" / "nlp.md").read_text()
   missing = [f.name for f in SETTINGS.fields if f"`{f.name}`" not in doc]
   assert not missing, f"docs/nlp.md does not document {missing}"

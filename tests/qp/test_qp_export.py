@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from anvil import generate_module  # noqa: E402
-from anvil.opti import QPSolver, QPStatus  # noqa: E402
-from qp_helpers import RandomQP  # noqa: E402
+from anvil import generate_module
+from anvil.opti import QPSolver, QPStatus
+from support.qp_helpers import RandomQP
 
 WARN = ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 N, P_EQ, M_INEQ = 12, 3, 8

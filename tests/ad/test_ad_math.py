@@ -14,7 +14,7 @@ import pytest
 
 import anvil as av
 from anvil import Arg, Tensor
-from math_cases import BINARY, UNARY
+from support.math_cases import BINARY, UNARY
 
 N = 6
 RNG = np.random.default_rng(99)

@@ -8,15 +8,11 @@ runs by default; the whole half is a --slow test.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from anvil.opti import QPSolver, QPStatus  # noqa: E402
-from qp_helpers import (  # noqa: E402
+from anvil.opti import QPSolver, QPStatus
+from support.qp_helpers import (
   checks,
   load_maros_meszaros,
   maros_meszaros_dir,

@@ -15,7 +15,7 @@ BIG = 9e19  # Maros-Meszaros files: bounds beyond +-BIG are infinite
 def maros_meszaros_dir() -> Path | None:
   """The development half of the Maros-Meszaros set (shared/problems/maros_meszaros beside the repository,
   or $ANVIL_MM_DIR), or None."""
-  root = Path(__file__).resolve().parents[1]
+  root = Path(__file__).resolve().parents[2]
   cands = [os.environ.get("ANVIL_MM_DIR", "")] + [str(b / "shared" / "problems" / "maros_meszaros")
                                                  for b in (root.parent, root.parent.parent, root)]
   for c in cands:

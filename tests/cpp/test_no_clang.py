@@ -21,7 +21,7 @@ from tinygrad import Tensor as TinyTensor
 import anvil as av
 from anvil import Arg, Tensor
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

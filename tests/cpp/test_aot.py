@@ -17,7 +17,7 @@ import pytest
 import anvil as av
 from anvil import Arg, CodegenIntConstant, Tensor, dtypes
 from anvil.codegen.emit import cpp_literal
-from cpp_tools import STRICT_FLAGS, compilers
+from support.cpp_tools import STRICT_FLAGS, compilers
 
 A = np.array([[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0], [-1.0, -0.5, 0.25, -0.1]])
 B32 = (np.arange(6, dtype=np.float32).reshape(3, 2) - 2.5) / 3

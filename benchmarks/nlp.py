@@ -44,8 +44,9 @@ def _median_time(fn, repeats: int) -> float:
 
 
 def _ok(p, x, le, li, lb, f) -> bool:
-  ref = p.f_x0 if p.f_x0 is not None else p.f_star
-  return check_kkt(p, x, le, li, lb).ok(1e-6) and abs(f - ref) <= 1e-6 * max(1.0, abs(ref))
+  # the published optimum, or the local optimum flagged for this start (either is a solution)
+  refs = [v for v in (p.f_star, p.f_x0) if v is not None]
+  return check_kkt(p, x, le, li, lb).ok(1e-6) and any(abs(f - v) <= 1e-6 * max(1.0, abs(v)) for v in refs)
 
 
 def run_anvil(p, kind: str, repeats: int) -> dict:
@@ -129,8 +130,11 @@ def chain(N: int, repeats: int) -> None:
   s = SparseSQPFunction(f"chain{N}", SparseProblem(cost_fn=cost, ineq_constraints_fn=ineq, ineq_ub=ub),
                         settings={"max_iter": 300}).compile()
   build = time.perf_counter() - t
-  r = s(x0=x0)
-  ta = statistics.median(s(x0=x0).solve_time for _ in range(repeats))
+  runs = {}
+  for label, extra in (("default", {}), ("inexact QPs", {"qp_tol_factor": 0.1})):
+    st = {"max_iter": 300, **extra}
+    r = s(x0=x0, settings=st)
+    runs[label] = (r, statistics.median(s(x0=x0, settings=st).solve_time for _ in range(repeats)))
   X, f, g = hanging_chain_casadi(N)
   solver = ca.nlpsol("chain", "ipopt", {"x": X, "f": f, "g": g},
                      {"print_time": False, "ipopt": {"print_level": 0, "sb": "yes", "tol": 1e-10,
@@ -138,9 +142,11 @@ def chain(N: int, repeats: int) -> None:
   sol = solver(x0=x0, ubg=ell ** 2)
   ti = _median_time(lambda: solver(x0=x0, ubg=ell ** 2), repeats)
   fi = float(sol["f"])
-  print(f"hanging chain N={N:3d}: anvil-sparse {r.status.name} {r.iterations} it {ta * 1e3:.3f} ms (build {build:.1f} s)"
-        f" | ipopt {solver.stats()['return_status']} {solver.stats()['iter_count']} it {ti * 1e3:.3f} ms"
-        f" | f rel diff {abs(r.cost - fi) / abs(fi):.1e} | anvil/ipopt time {ta / ti:.3f}")
+  print(f"hanging chain N={N:3d}: ipopt {solver.stats()['return_status']} {solver.stats()['iter_count']} it "
+        f"{ti * 1e3:.3f} ms | anvil-sparse build {build:.1f} s")
+  for label, (r, ta) in runs.items():
+    print(f"  anvil-sparse ({label:11s}) {r.status.name} {r.iterations} it, {r.info['qp_iterations']} QP it, "
+          f"{ta * 1e3:.3f} ms | f rel diff {abs(r.cost - fi) / abs(fi):.1e} | anvil/ipopt time {ta / ti:.3f}")
 
 
 def main() -> None:

@@ -42,3 +42,26 @@ def test_hanging_chain_matches_ipopt(N: int) -> None:
   assert np.abs(stat).max() <= 1e-6 * max(1.0, np.abs(grad).max())
   assert (g.ravel() - (2.0 / N) ** 2).max() <= 1e-9
   assert res.lam_ineq.min() >= 0  # upper bounds active: non-negative multipliers
+
+
+def test_violation_limit_bounds_every_accepted_point() -> None:
+  """The zero-curvature start takes trust-region-sized steps: without a violation limit the chain is
+  flung far outside its links; with violation_limit = 1 every accepted point keeps its largest
+  violation within 1 (the start is feasible), and the solve still reaches the same optimum."""
+  x0 = hanging_chain_start(40)
+  s = _anvil(40)
+  free = s(x0=x0, settings={"max_iter": 300, "violation_limit": float("inf")})
+  limited = s(x0=x0, settings={"max_iter": 300, "violation_limit": 1.0})
+  assert free.status is SQPStatus.SOLVED and limited.status is SQPStatus.SOLVED
+  assert free.history["violation"].max() > 1.0  # the limit has something to do
+  assert limited.history["violation"].max() <= 1.0 + 1e-12
+  assert abs(limited.cost - free.cost) <= 1e-8 * abs(free.cost)
+
+
+def test_qp_iteration_budget() -> None:
+  """Regression: a second-order-correction QP on a nearly inconsistent linearization used to run to
+  its 200-iteration limit (557 QP iterations for the N = 40 solve); it is now capped at 3x the step
+  QP's iterations."""
+  res = _anvil(40)(x0=hanging_chain_start(40))
+  assert res.status is SQPStatus.SOLVED
+  assert res.info["qp_iterations"] <= 300, res.table()

@@ -71,6 +71,9 @@ SETTINGS = StructSpec("Settings", "SQP settings (one row per field: the Python S
         "that the linearization does not bound must still pay for the violation it creates.", minimum=0),
   Field("trust_radius", "float", 1.0, "initial l-inf bound on a step, times max(1, |x0|_inf) (adapted; inf: none).",
         minimum=0, open_interval=True),
+  Field("violation_limit", "float", 10.0, "a line-search trial point whose largest scaled constraint violation "
+        "exceeds violation_limit * max(1, that at x0) is rejected (SNOPT's Violation limit; inf: none).",
+        minimum=0, open_interval=True),
   Field("second_order_correction", "bool", True, "try a second-order correction when a full step is rejected."),
   Field("elastic_penalty", "float", 100.0, "initial penalty of the elastic (l1-relaxed) QP.", minimum=0,
         open_interval=True),
@@ -84,6 +87,9 @@ SETTINGS = StructSpec("Settings", "SQP settings (one row per field: the Python S
   Field("time_limit", "double", _INF, "seconds; TIME_LIMIT when exceeded (checked every iteration).", minimum=0,
         open_interval=True),
   Field("qp_max_iter", "int", 200, "iterations of each QP.", minimum=1),
+  Field("qp_tol_factor", "float", 0.0, "inexact QPs: a QP's absolute tolerance is at least min(qp_tol_max, "
+        "qp_tol_factor * the largest KKT residual of the iterate) (0: every QP to the final accuracy).", minimum=0),
+  Field("qp_tol_max", "float", 1e-2, "loosest QP tolerance of an inexact QP.", minimum=0),
   Field("qp_warm_start", "bool", True, "start each QP from d = 0 and the current multipliers."),
   Field("verbose", "bool", False, "print the iteration table (from Python; the C++ never prints)."),
 ))

@@ -68,7 +68,7 @@ inline const char* name(Globalization v) {
 template <typename T>
 struct Settings {
   static constexpr bool single = sizeof(T) <= 4;
-  static constexpr int kSize = 24;  ///< length of the flat array of load()/store()
+  static constexpr int kSize = 27;  ///< length of the flat array of load()/store()
   int max_iter                 = 100;  ///< SQP iterations at most.
   T tol_stationarity           = single ? T(0.001) : T(1e-06);  ///< |grad L|_inf at a solution (unscaled).
   T tol_eq                     = single ? T(0.0001) : T(1e-08);  ///< |g_eq - b|_inf at a solution.
@@ -83,6 +83,7 @@ struct Settings {
   T min_step                   = single ? T(1e-06) : T(1e-10);  ///< smallest step length before LINE_SEARCH_FAILURE.
   T penalty_min                = T(1.0);  ///< smallest l1 merit penalty (scaled units): a step from a feasible point that the linearization does not bound must still pay for the violation it creates.
   T trust_radius               = T(1.0);  ///< initial l-inf bound on a step, times max(1, |x0|_inf) (adapted; inf: none).
+  T violation_limit            = T(10.0);  ///< a line-search trial point whose largest scaled constraint violation exceeds violation_limit * max(1, that at x0) is rejected (SNOPT's Violation limit; inf: none).
   bool second_order_correction = true;  ///< try a second-order correction when a full step is rejected.
   T elastic_penalty            = T(100.0);  ///< initial penalty of the elastic (l1-relaxed) QP.
   T elastic_penalty_max        = single ? T(1000000.0) : T(100000000.0);  ///< largest elastic penalty before LOCALLY_INFEASIBLE.
@@ -91,6 +92,8 @@ struct Settings {
   T scaling_max_gradient       = T(100.0);  ///< gradient inf-norm above which a function is scaled down.
   double time_limit            = std::numeric_limits<double>::infinity();  ///< seconds; TIME_LIMIT when exceeded (checked every iteration).
   int qp_max_iter              = 200;  ///< iterations of each QP.
+  T qp_tol_factor              = T(0.0);  ///< inexact QPs: a QP's absolute tolerance is at least min(qp_tol_max, qp_tol_factor * the largest KKT residual of the iterate) (0: every QP to the final accuracy).
+  T qp_tol_max                 = T(0.01);  ///< loosest QP tolerance of an inexact QP.
   bool qp_warm_start           = true;  ///< start each QP from d = 0 and the current multipliers.
   bool verbose                 = false;  ///< print the iteration table (from Python; the C++ never prints).
   /// Reads every field from a[0..kSize) (the order of the Python spec).
@@ -109,16 +112,19 @@ struct Settings {
     min_step = static_cast<T>(a[11]);
     penalty_min = static_cast<T>(a[12]);
     trust_radius = static_cast<T>(a[13]);
-    second_order_correction = a[14] != 0.0;
-    elastic_penalty = static_cast<T>(a[15]);
-    elastic_penalty_max = static_cast<T>(a[16]);
-    infeasibility_tol = static_cast<T>(a[17]);
-    scaling = a[18] != 0.0;
-    scaling_max_gradient = static_cast<T>(a[19]);
-    time_limit = static_cast<double>(a[20]);
-    qp_max_iter = static_cast<int>(a[21]);
-    qp_warm_start = a[22] != 0.0;
-    verbose = a[23] != 0.0;
+    violation_limit = static_cast<T>(a[14]);
+    second_order_correction = a[15] != 0.0;
+    elastic_penalty = static_cast<T>(a[16]);
+    elastic_penalty_max = static_cast<T>(a[17]);
+    infeasibility_tol = static_cast<T>(a[18]);
+    scaling = a[19] != 0.0;
+    scaling_max_gradient = static_cast<T>(a[20]);
+    time_limit = static_cast<double>(a[21]);
+    qp_max_iter = static_cast<int>(a[22]);
+    qp_tol_factor = static_cast<T>(a[23]);
+    qp_tol_max = static_cast<T>(a[24]);
+    qp_warm_start = a[25] != 0.0;
+    verbose = a[26] != 0.0;
   }
   /// Writes every field to a[0..kSize).
   void store(double* a) const {
@@ -136,16 +142,19 @@ struct Settings {
     a[11] = static_cast<double>(min_step);
     a[12] = static_cast<double>(penalty_min);
     a[13] = static_cast<double>(trust_radius);
-    a[14] = static_cast<double>(second_order_correction);
-    a[15] = static_cast<double>(elastic_penalty);
-    a[16] = static_cast<double>(elastic_penalty_max);
-    a[17] = static_cast<double>(infeasibility_tol);
-    a[18] = static_cast<double>(scaling);
-    a[19] = static_cast<double>(scaling_max_gradient);
-    a[20] = static_cast<double>(time_limit);
-    a[21] = static_cast<double>(qp_max_iter);
-    a[22] = static_cast<double>(qp_warm_start);
-    a[23] = static_cast<double>(verbose);
+    a[14] = static_cast<double>(violation_limit);
+    a[15] = static_cast<double>(second_order_correction);
+    a[16] = static_cast<double>(elastic_penalty);
+    a[17] = static_cast<double>(elastic_penalty_max);
+    a[18] = static_cast<double>(infeasibility_tol);
+    a[19] = static_cast<double>(scaling);
+    a[20] = static_cast<double>(scaling_max_gradient);
+    a[21] = static_cast<double>(time_limit);
+    a[22] = static_cast<double>(qp_max_iter);
+    a[23] = static_cast<double>(qp_tol_factor);
+    a[24] = static_cast<double>(qp_tol_max);
+    a[25] = static_cast<double>(qp_warm_start);
+    a[26] = static_cast<double>(verbose);
   }
 };
 

@@ -187,6 +187,7 @@ class Sqp {
     T xn = T(1);
     for (int j = 0; j < n; ++j) xn = detail::max2(xn, std::fabs(w_.x[j]));
     radius_ = st_.trust_radius * xn;
+    viol0_ = theta_max(w_.ge.ptr(), w_.gi.ptr());
     nu_ = T(0);
     delta_ = T(0);
     rho_el_ = st_.elastic_penalty;
@@ -214,6 +215,7 @@ class Sqp {
   Clock::time_point t0_;
   T nu_ = T(0), delta_ = T(0), prev_delta_ = T(0), rho_el_ = T(0), theta_max_ = T(0);
   T radius_ = T(0);
+  T viol0_ = T(0);  ///< scaled max violation at the start
   bool have_best_ = false;
   bool elastic_mode_ = false;  ///< solve the elastic QP directly (entered on an inconsistent linearization)
   T best_score_ = T(0);
@@ -326,6 +328,25 @@ class Sqp {
     for (int i = 0; i < mi; ++i)
       if (!finite(w_.gi_t[i])) return false;
     return true;
+  }
+
+  /// Whether the trial point's constraint values (ge_t, gi_t) keep its largest scaled violation within
+  /// violation_limit * max(1, that at the start) (SNOPT's violation limit: the iterates stay where the
+  /// linearizations mean something, e.g. while a zero-curvature start takes trust-region-sized steps).
+  bool within_violation_limit() const {
+    return theta_max(w_.ge_t.ptr(), w_.gi_t.ptr()) <= st_.violation_limit * detail::max2(T(1), viol0_);
+  }
+
+  /// Scaled max violation of constraint values ge, gi.
+  T theta_max(const T* ge, const T* gi) const {
+    T s = T(0);
+    for (int i = 0; i < me; ++i) s = detail::max2(s, w_.se[i] * std::fabs(ge[i] - w_.b[i]));
+    for (int i = 0; i < mi; ++i) {
+      const T v = gi[i];
+      if (v < w_.lb[i]) s = detail::max2(s, w_.si[i] * (w_.lb[i] - v));
+      if (v > w_.ub[i]) s = detail::max2(s, w_.si[i] * (v - w_.ub[i]));
+    }
+    return s;
   }
 
   /// Scaled l1 violation of constraint values ge, gi.
@@ -493,6 +514,9 @@ class Sqp {
   }
 
   static constexpr int kLineSearchRetries = 6;
+  /// Iterations of a second-order-correction QP: at most kSocIterFactor times the step QP's (and
+  /// at least kSocMinIter).
+  static constexpr int kSocIterFactor = 3, kSocMinIter = 20;
 
   /// d'Hd / d'd of the last QP step (the curvature the QP saw along it).
   T step_curvature() const {
@@ -647,14 +671,22 @@ class Sqp {
   // ------------------------------------------------------------------ QP subproblems
   /// The QP's settings: its tolerances tightened below the SQP's stationarity tolerance in scaled
   /// units (an SQP step is no more accurate than its QP).
-  qp::Settings<T> qp_settings() const {
+  qp::Settings<T> qp_settings(bool inexact = true) const {
     qp::Settings<T> s = Prob::Qp::settings();
     s.max_iter = st_.qp_max_iter;
     s.check_convexity = false;  // H needs to be positive definite only on the null space: the KKT factorization tells
+    // a failed factorization is the inertia test (Ipopt's): the QP stops at once (NUMERICS) and the SQP
+    // adds delta I, instead of the QP raising its own regularization and wandering to its iteration limit
+    s.max_factor_retries = 0;
     const T floor = T(1e3) * std::numeric_limits<T>::epsilon();
     const T tol = detail::max2(floor, T(0.1) * w_.sf * st_.tol_stationarity);
     s.eps_abs = detail::min2(s.eps_abs, tol);
     s.eps_rel = detail::min2(s.eps_rel, tol);
+    // inexact SQP: far from a solution a QP step need not be more accurate than the iterate (Dembo,
+    // Eisenstat & Steihaug's forcing terms for inexact Newton); near it the tolerances above rule
+    const T err = detail::max2(w_.info.stationarity, detail::max2(w_.info.eq_violation, w_.info.ineq_violation));
+    const T loose = inexact ? detail::min2(st_.qp_tol_max, st_.qp_tol_factor * err) : T(0);
+    s.eps_abs = detail::max2(s.eps_abs, loose);  // absolute only: a relative test would pass at d = 0
     return s;
   }
 
@@ -693,13 +725,24 @@ class Sqp {
       // warm start from d = 0 and the current multipliers (setting qp_warm_start)
       const bool warm = st_.qp_warm_start;
       for (int j = 0; j < n; ++j) w_.d0[j] = T(0);
-      const qp::Info<T> r = Prob::Qp::solve(w_.qp, w_.H.ptr(), w_.q.ptr(), me ? w_.Jes.ptr() : nullptr,
-                                            me ? w_.qb.ptr() : nullptr, mi ? w_.Jis.ptr() : nullptr,
-                                            mi ? w_.ql.ptr() : nullptr, mi ? w_.qu.ptr() : nullptr, w_.dl.ptr(),
-                                            w_.du.ptr(), qp_settings(), warm ? w_.d0.ptr() : nullptr,
-                                            warm ? w_.y.ptr() : nullptr, warm ? w_.z.ptr() : nullptr,
-                                            warm ? w_.zb.ptr() : nullptr);
-      note_qp(r);
+      auto run_qp = [&](bool inexact) {
+        qp::Settings<T> qs = qp_settings(inexact);
+        // the correction QP differs from the step's only in its right-hand sides: when it needs many
+        // more iterations (a shifted linearization that is nearly inconsistent), it is not worth it
+        if (soc) qs.max_iter = detail::min2(qs.max_iter, detail::max2(kSocMinIter, kSocIterFactor * qp_iters_));
+        const qp::Info<T> info = Prob::Qp::solve(w_.qp, w_.H.ptr(), w_.q.ptr(), me ? w_.Jes.ptr() : nullptr,
+                                                 me ? w_.qb.ptr() : nullptr, mi ? w_.Jis.ptr() : nullptr,
+                                                 mi ? w_.ql.ptr() : nullptr, mi ? w_.qu.ptr() : nullptr, w_.dl.ptr(),
+                                                 w_.du.ptr(), qs, warm ? w_.d0.ptr() : nullptr,
+                                                 warm ? w_.y.ptr() : nullptr, warm ? w_.z.ptr() : nullptr,
+                                                 warm ? w_.zb.ptr() : nullptr);
+        note_qp(info);
+        return info;
+      };
+      qp::Info<T> r = run_qp(true);
+      // an inexact QP that accepted its start (d = 0 and the current multipliers) has not looked:
+      // once more at the final accuracy (else the iteration could stall at a non-stationary point)
+      if (r.iterations == 0 && qp_settings(true).eps_abs > qp_settings(false).eps_abs) r = run_qp(false);
 #ifdef SQP_DEBUG
       std::printf("  qp delta=%g status=%d it=%d x=%g %g pres=%g dres=%g radius=%g sf=%g\n", double(delta), int(r.status), r.iterations,
                   double(w_.x[0]), double(w_.x[1]), double(r.primal_residual), double(r.dual_residual), double(radius_), double(w_.sf));
@@ -710,7 +753,7 @@ class Sqp {
         // multipliers beyond the elastic penalty: the linearization is nearly inconsistent (SNOPT's
         // rule for entering elastic mode); the elastic QP bounds them by the penalty
         if (!Prob::elastic || soc || max_constraint_multiplier() <= rho_el_) return Status::MAX_ITER;
-      } else if (!Prob::elastic || soc) {
+      } else if (!Prob::elastic || soc || r.status == qp::Status::NUMERICS) {
         return qp_failure(r);
       }
       // infeasible, or failed (a nearly inconsistent linearization stalls the QP): elastic mode, kept
@@ -854,7 +897,7 @@ class Sqp {
     T f_t = T(0);
     for (alpha = T(1); alpha >= st_.min_step; alpha *= st_.backtrack) {
       for (int j = 0; j < n; ++j) w_.xt[j] = clip(j, w_.x[j] + alpha * w_.d[j]);
-      if (eval_values(w_.xt.ptr(), f_t)) {
+      if (eval_values(w_.xt.ptr(), f_t) && within_violation_limit()) {
         const T m_t = w_.sf * f_t + nu_ * theta(w_.ge_t.ptr(), w_.gi_t.ptr());
 #ifdef SQP_DEBUG
         std::printf("    alpha=%g m_t=%.17g need<=%.17g\n", double(alpha), double(m_t), double(merit0 + eta * alpha * D));
@@ -896,7 +939,7 @@ class Sqp {
     T f_t = T(0);
     for (alpha = T(1); alpha >= st_.min_step; alpha *= st_.backtrack) {
       for (int j = 0; j < n; ++j) w_.xt[j] = clip(j, w_.x[j] + alpha * w_.d[j]);
-      if (!eval_values(w_.xt.ptr(), f_t)) continue;
+      if (!eval_values(w_.xt.ptr(), f_t) || !within_violation_limit()) continue;
       const T th = theta(w_.ge_t.ptr(), w_.gi_t.ptr());
       const T ph = w_.sf * f_t;
       if (th > theta_max_ || in_filter(th, ph)) continue;

@@ -338,25 +338,21 @@ class Sqp {
   }
 
   /// Scaled max violation of constraint values ge, gi.
-  T theta_max(const T* ge, const T* gi) const {
-    T s = T(0);
-    for (int i = 0; i < me; ++i) s = detail::max2(s, w_.se[i] * std::fabs(ge[i] - w_.b[i]));
-    for (int i = 0; i < mi; ++i) {
-      const T v = gi[i];
-      if (v < w_.lb[i]) s = detail::max2(s, w_.si[i] * (w_.lb[i] - v));
-      if (v > w_.ub[i]) s = detail::max2(s, w_.si[i] * (v - w_.ub[i]));
-    }
-    return s;
-  }
+  T theta_max(const T* ge, const T* gi) const { return violation<true>(ge, gi); }
 
   /// Scaled l1 violation of constraint values ge, gi.
-  T theta(const T* ge, const T* gi) const {
+  T theta(const T* ge, const T* gi) const { return violation<false>(ge, gi); }
+
+  /// The scaled violations of ge, gi, summed (l1) or their largest (Max).
+  template <bool Max>
+  T violation(const T* ge, const T* gi) const {
     T s = T(0);
-    for (int i = 0; i < me; ++i) s += w_.se[i] * std::fabs(ge[i] - w_.b[i]);
+    auto add = [&s](T v) { s = Max ? detail::max2(s, v) : s + v; };
+    for (int i = 0; i < me; ++i) add(w_.se[i] * std::fabs(ge[i] - w_.b[i]));
     for (int i = 0; i < mi; ++i) {
       const T v = gi[i];
-      if (v < w_.lb[i]) s += w_.si[i] * (w_.lb[i] - v);
-      if (v > w_.ub[i]) s += w_.si[i] * (v - w_.ub[i]);
+      if (v < w_.lb[i]) add(w_.si[i] * (w_.lb[i] - v));
+      if (v > w_.ub[i]) add(w_.si[i] * (v - w_.ub[i]));
     }
     return s;
   }

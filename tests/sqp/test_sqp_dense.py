@@ -97,6 +97,17 @@ def test_real_time_iteration_and_max_iter(hs071: DenseSQPFunction):
   assert res.stationarity == pytest.approx(k["stationarity"], rel=1e-9, abs=1e-12)
 
 
+def test_enum_settings_by_name(hs071: DenseSQPFunction):
+  """The issue's spelling: globalization="none" (any case) is Globalization.NONE; a wrong name is an
+  error that lists the choices."""
+  st = SQPSettings(max_iter=1, globalization="none", hessian="Exact")
+  assert st.globalization is Globalization.NONE and st.hessian is HessianApproximation.EXACT
+  res = hs071(x0=np.array([1.0, 5, 5, 1]), settings={"max_iter": 1, "globalization": "NONE"})
+  assert res.status is SQPStatus.MAX_ITER and res.iterations == 1
+  with pytest.raises(TypeError, match=r"settings\.globalization must be a Globalization or its name .*'filter'"):
+    hs071(x0=np.array([1.0, 5, 5, 1]), settings={"globalization": "filtre"})
+
+
 def test_history_and_counters(hs071: DenseSQPFunction):
   res = hs071(x0=np.array([1.0, 5, 5, 1]))
   assert len(res.history["objective"]) == res.iterations

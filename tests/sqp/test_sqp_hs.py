@@ -121,12 +121,14 @@ def test_sparse_hessian_with_missing_diagonal_entries() -> None:
   np.testing.assert_allclose(rs.x, rd.x, atol=1e-8)
 
 
-def test_indefinite_hessian_costs_one_factorization_per_regularization() -> None:
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+def test_indefinite_hessian_costs_one_factorization_per_regularization(kind: str) -> None:
   """HS44 (indefinite quadratic objective, linear constraints): each QP with a Hessian that is not
   positive definite on the null space stops at its first failed factorization and the SQP adds
   delta I. Regression: the QP used to raise its own regularization and run to its iteration limit
-  (2,231 QP iterations for 4 SQP iterations)."""
+  (2,231 QP iterations for 4 SQP iterations; sparse: the LDL' rejected any pivot of the wrong sign,
+  stricter than the inertia, and the QP kept its own retries)."""
   p = PROBLEMS["HS44"]
-  res = _solver("HS44", "dense")(x0=np.asarray(p.x0, dtype=float))
+  res = _solver("HS44", kind)(x0=np.asarray(p.x0, dtype=float))
   _check("HS44", res, expect_solved=True)
   assert res.info["qp_iterations"] <= 300, res.table()

@@ -112,7 +112,15 @@ class StructSpec:
       typ: Any = {"float": float, "double": float, "int": int, "bool": bool}.get(f.kind, f.enum)
       default = None if f.precision_dependent else (f.enum(f.default) if f.kind == "enum" else f.default)
       attrs.append((f.name, typ | None if default is None else typ, dataclasses.field(default=default)))
-    cls = dataclasses.make_dataclass(self.name, attrs, frozen=True)
+    enums = [(f.name, f.enum) for f in self.fields if f.kind == "enum"]
+
+    def __post_init__(obj: Any) -> None:  # an enum field also takes its member's name, any case
+      for name, enum in enums:
+        v = getattr(obj, name)
+        if isinstance(v, str) and v.upper() in enum.__members__:
+          object.__setattr__(obj, name, enum[v.upper()])
+
+    cls = dataclasses.make_dataclass(self.name, attrs, frozen=True, namespace={"__post_init__": __post_init__})
     cls.__module__ = module  # pickling finds it there (the caller binds it under self.name)
     lines = [self.doc, "", "Attributes:"]
     for f in self.fields:
@@ -238,7 +246,8 @@ def _check_field(f: Field, v: Any, where: str, struct: str) -> None:
   if f.kind == "enum":
     if isinstance(v, f.enum):
       return
-    raise ArgumentTypeError(f"{what} must be a {f.enum.__name__} (one of {[m.name for m in f.enum]}), got {v!r}")
+    raise ArgumentTypeError(f"{what} must be a {f.enum.__name__} or its name (one of "
+                            f"{[m.name.lower() for m in f.enum]}), got {v!r}")
   if f.kind == "int":
     if isinstance(v, bool) or not isinstance(v, int | np.integer):
       raise ArgumentTypeError(f"{what} must be an int, got {type(v).__name__} {v!r}")

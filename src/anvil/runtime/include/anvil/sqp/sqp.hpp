@@ -671,12 +671,10 @@ class Sqp {
     qp::Settings<T> s = Prob::Qp::settings();
     s.max_iter = st_.qp_max_iter;
     s.check_convexity = false;  // H needs to be positive definite only on the null space: the KKT factorization tells
-    // dense: a failed factorization (Cholesky of the reduced system) is the inertia test (Ipopt's): the
-    // QP stops at once (NUMERICS) and the SQP adds delta I, instead of the QP raising its own
-    // regularization and wandering to its iteration limit. Sparse: the LDL' tests each pivot's sign,
-    // stricter than the inertia (a fill-reducing order may meet a negative pivot in the x block when
-    // H is positive definite only on the null space), so the QP keeps its own retries there.
-    if constexpr (!Prob::sparse) s.max_factor_retries = 0;
+    // a failed factorization (dense: Cholesky of the condensed system; sparse: the inertia of the
+    // LDL') is the inertia test (Ipopt's): the QP stops at once (NUMERICS) and the SQP adds delta I,
+    // instead of the QP raising its own regularization and wandering to its iteration limit
+    s.max_factor_retries = 0;
     const T floor = T(1e3) * std::numeric_limits<T>::epsilon();
     const T tol = detail::max2(floor, T(0.1) * w_.sf * st_.tol_stationarity);
     s.eps_abs = detail::min2(s.eps_abs, tol);

@@ -348,8 +348,12 @@ class SparseBackend {
     structure_ready_ = true;
   }
 
-  // Up-looking LDL' on the precomputed row structure. Fails (returns false) if a pivot has the wrong
-  // sign for a quasi-definite matrix or is not finite.
+  // Up-looking LDL' on the precomputed row structure. Fails (returns false) unless the inertia is that of
+  // a quasi-definite matrix (n positive pivots, p + m negative ones: Sylvester's law of inertia, the
+  // test the dense backend's Cholesky of the condensed system makes), or a pivot is not finite. A pivot
+  // of the wrong sign (H positive definite only on the constraints' null space, met in a fill-reducing
+  // order before the constraint rows that make up for it) is accepted when it is not small against its
+  // diagonal entry (no pivoting here: a tiny one would make L unstable).
   bool ldl() {
     const int *Li, *Rp, *Rc, *Rpos;
     if constexpr (WS::kRowStructure) {
@@ -372,6 +376,7 @@ class SparseBackend {
     T* Lx = w_.Lx.ptr();
     T* Dinv = w_.Dinv.ptr();
     for (int k = 0; k < NK; ++k) Y[k] = T(0);
+    int wrong = 0;  // wrong-sign x pivots minus wrong-sign y/z pivots
     for (int k = 0; k < NK; ++k) {
       for (int q = Kp[k]; q < Kp[k + 1]; ++q) Y[Ki[q]] += Kv[q];
       T dk = Y[k];
@@ -387,11 +392,18 @@ class SparseBackend {
         Lx[q2] = lki;
       }
       const bool positive = Pat::perm[k] < N;
-      if (!finite(dk) || (positive ? !(dk > T(0)) : !(dk < T(0)))) return false;
+      if (!finite(dk)) return false;
+      if (positive ? !(dk > T(0)) : !(dk < T(0))) {
+        const T diag = Kv[Kp[k + 1] - 1];  // the diagonal entry ends each column of K
+        if (!(abs(dk) > kWrongSignPivot * (T(1) + abs(diag)))) return false;
+        wrong += positive ? 1 : -1;  // a negative x pivot must be balanced by a positive y/z pivot
+      }
       Dinv[k] = T(1) / dk;
     }
-    return true;
+    return wrong == 0;
   }
+  /// Least |pivot| (relative to 1 + |diagonal entry|) of a pivot with the sign of the other block.
+  static constexpr T kWrongSignPivot = sizeof(T) <= 4 ? T(1e-4) : T(1e-8);
 
   static void csc_mul(const int* outerStarts, const int* innerIndices, const T* v, int rows, const T* x, T* out) {
     for (int i = 0; i < rows; ++i) out[i] = T(0);

@@ -115,10 +115,10 @@ class StructSpec:
     enums = [(f.name, f.enum) for f in self.fields if f.kind == "enum"]
 
     def __post_init__(obj: Any) -> None:  # an enum field also takes its member's name, any case
-      for name, enum in enums:
+      for name, kind in enums:
         v = getattr(obj, name)
-        if isinstance(v, str) and v.upper() in enum.__members__:
-          object.__setattr__(obj, name, enum[v.upper()])
+        if isinstance(v, str) and v.upper() in kind.__members__:
+          object.__setattr__(obj, name, kind[v.upper()])
 
     cls = dataclasses.make_dataclass(self.name, attrs, frozen=True, namespace={"__post_init__": __post_init__})
     cls.__module__ = module  # pickling finds it there (the caller binds it under self.name)

@@ -65,3 +65,13 @@ def test_qp_iteration_budget() -> None:
   res = _anvil(40)(x0=hanging_chain_start(40))
   assert res.status is SQPStatus.SOLVED
   assert res.info["qp_iterations"] <= 300, res.table()
+
+
+def test_large_multipliers_are_not_an_inconsistent_linearization() -> None:
+  """The chain's link multipliers grow to ~2e3 on consistent linearizations. Regression: with a fixed
+  elastic weight of 100 every such QP was re-solved as an elastic QP (9 per solve, 156 QP iterations);
+  SNOPT's weight omega (1 + |grad f|) leaves them alone."""
+  res = _anvil(40)(x0=hanging_chain_start(40))
+  assert res.status is SQPStatus.SOLVED
+  assert res.info["elastic_iterations"] == 0, res.table()
+  assert res.info["qp_iterations"] <= 120, res.table()

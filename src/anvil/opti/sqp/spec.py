@@ -75,7 +75,9 @@ SETTINGS = StructSpec("Settings", "SQP settings (one row per field: the Python S
         "exceeds violation_limit * max(1, that at x0) is rejected (SNOPT's Violation limit; inf: none).",
         minimum=0, open_interval=True),
   Field("second_order_correction", "bool", True, "try a second-order correction when a full step is rejected."),
-  Field("elastic_penalty", "float", 100.0, "initial penalty of the elastic (l1-relaxed) QP.", minimum=0,
+  Field("elastic_penalty", "float", 1e4, "SNOPT's elastic weight omega: elastic mode starts when the QP is "
+        "infeasible or a QP multiplier exceeds omega (1 + |grad f|_inf), the initial penalty of the elastic "
+        "(l1-relaxed) QP (scaled units).", minimum=0,
         open_interval=True),
   Field("elastic_penalty_max", "float", 1e8, "largest elastic penalty before LOCALLY_INFEASIBLE.", default32=1e6,
         minimum=0, open_interval=True),

@@ -85,7 +85,7 @@ struct Settings {
   T trust_radius               = T(1.0);  ///< initial l-inf bound on a step, times max(1, |x0|_inf) (adapted; inf: none).
   T violation_limit            = T(10.0);  ///< a line-search trial point whose largest scaled constraint violation exceeds violation_limit * max(1, that at x0) is rejected (SNOPT's Violation limit; inf: none).
   bool second_order_correction = true;  ///< try a second-order correction when a full step is rejected.
-  T elastic_penalty            = T(100.0);  ///< initial penalty of the elastic (l1-relaxed) QP.
+  T elastic_penalty            = T(10000.0);  ///< SNOPT's elastic weight omega: elastic mode starts when the QP is infeasible or a QP multiplier exceeds omega (1 + |grad f|_inf), the initial penalty of the elastic (l1-relaxed) QP (scaled units).
   T elastic_penalty_max        = single ? T(1000000.0) : T(100000000.0);  ///< largest elastic penalty before LOCALLY_INFEASIBLE.
   T infeasibility_tol          = single ? T(1e-05) : T(1e-09);  ///< relative predicted decrease of the violation below which a point is stationary for it.
   bool scaling                 = true;  ///< gradient-based scaling of the objective and the constraint rows.

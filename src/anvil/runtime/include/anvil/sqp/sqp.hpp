@@ -718,6 +718,13 @@ class Sqp {
       w_.qu[i] = w_.si[i] * (w_.ub[i] - g);
     }
     if (elastic_mode_ && theta(w_.ge.ptr(), w_.gi.ptr()) <= feas_tol()) elastic_mode_ = false;  // feasible again
+    if (!elastic_mode_ && !soc) {
+      // SNOPT's elastic weight: omega (1 + |grad f|_inf) on the scaled problem, set afresh outside
+      // elastic mode (inside it, the steering below may have raised it)
+      T g = T(0);
+      for (int j = 0; j < n; ++j) g = detail::max2(g, std::fabs(w_.q[j]));
+      rho_el_ = detail::min2(st_.elastic_penalty_max, st_.elastic_penalty * (T(1) + g));
+    }
     if (!elastic && !(elastic_mode_ && !soc)) {
       // warm start from d = 0 and the current multipliers (setting qp_warm_start)
       const bool warm = st_.qp_warm_start;

@@ -252,6 +252,36 @@ def test_warm_start_fewer_iterations(backend: str) -> None:
   _check_kkt((P, q2, A, b2, G, hl, hu, xl, xu), warm, 1e-7)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_active_set_start(backend: str) -> None:
+  """active_set_start: warm multipliers that name the active set give the solution with one
+  factorization; a wrong guess falls back to the interior-point iteration (still SOLVED)."""
+  n, p, m = 40, 8, 25
+  s = _solver(backend, n, p, m)
+  data = _gen(n, p, m, None).draw(11)
+  P, q, A, b, G, hl, hu, xl, xu = data
+  r0 = s(*data)
+  assert r0.solved and r0.info["factorizations"] > 3
+  n_active = int(np.sum(np.abs(r0.z) > 1e-6) + np.sum(np.abs(r0.z_box) > 1e-6))
+  assert n_active > 0  # the test needs active inequalities
+  on = QPSettings(active_set_start=True)
+  q2 = q + 1e-2 * np.random.default_rng(1).standard_normal(n)  # (the same active set)
+  tight = QPSettings(eps_abs=1e-11, eps_rel=1e-12)
+  ref = s(P, q2, A, b, G, hl, hu, xl, xu, settings=tight)
+  warm = s(P, q2, A, b, G, hl, hu, xl, xu, x0=r0.x, y0=r0.y, z0=r0.z, z_box0=r0.z_box, settings=on)
+  assert warm.solved and warm.info["factorizations"] == 1 and 1 <= warm.iterations <= 3, warm.info
+  _check_kkt((P, q2, A, b, G, hl, hu, xl, xu), warm, 1e-7)
+  assert np.allclose(warm.x, ref.x, atol=1e-6)
+  # a wrong guess (every multiplier's sign flipped): the interior-point iteration takes over
+  wrong = s(P, q2, A, b, G, hl, hu, xl, xu, x0=r0.x, y0=r0.y, z0=-r0.z, z_box0=-r0.z_box, settings=on)
+  assert wrong.solved and wrong.info["factorizations"] > 2, wrong.info
+  _check_kkt((P, q2, A, b, G, hl, hu, xl, xu), wrong, 1e-7)
+  assert np.allclose(wrong.x, ref.x, atol=1e-6)
+  # off (the default): the warm-started interior-point iteration
+  plain = s(P, q2, A, b, G, hl, hu, xl, xu, x0=r0.x, y0=r0.y, z0=r0.z, z_box0=r0.z_box)
+  assert plain.solved and plain.info["factorizations"] > 1
+
+
 def _mpc(nx: int, nu: int, N: int, seed: int):
   """Linear MPC QP in z = (x0, u0, ..., xN) with active input boxes: an unstable random system."""
   rng = np.random.default_rng(seed)
@@ -284,7 +314,7 @@ def test_warm_start_mpc_shift(backend: str) -> None:
   b[:nx] = np.array([2.0, -1.0, 1.5, 0.5])
   r = s(P, q, A, b, None, None, None, xl, xu)
   assert r.solved
-  cold_total = warm_total = 0
+  cold_total = warm_total = act_factorizations = warm_factorizations = 0
   rng = np.random.default_rng(0)
   for _ in range(6):
     b = b.copy()
@@ -295,15 +325,21 @@ def test_warm_start_mpc_shift(backend: str) -> None:
     y0 = np.concatenate([r.y[:nx], r.y[2 * nx:], r.y[-nx:]])
     zb0 = np.concatenate([r.z_box[nz:], r.z_box[-nz:]])[:n]
     warm = s(*data, x0=x0, y0=y0, z_box0=zb0)
-    assert cold.solved and warm.solved
-    assert np.allclose(warm.x, cold.x, atol=1e-5)
+    act = s(*data, x0=x0, y0=y0, z_box0=zb0, settings=QPSettings(active_set_start=True))
+    assert cold.solved and warm.solved and act.solved
+    assert np.allclose(warm.x, cold.x, atol=1e-5) and np.allclose(act.x, cold.x, atol=1e-5)
     # (complementarity is met relative to the objective's scale, ~1e3 here: 1e-6 of the data scale)
     _check_kkt(data, warm, 1e-6)
+    _check_kkt(data, act, 1e-6)
     assert warm.iterations <= cold.iterations + 1  # never much worse than cold
     cold_total += cold.iterations
     warm_total += warm.iterations
+    act_factorizations += act.info["factorizations"]
+    warm_factorizations += warm.info["factorizations"]
     r = warm
   assert warm_total < cold_total, (warm_total, cold_total)
+  # here the active set moves with every shift: a wrong guess costs one factorization per solve, no more
+  assert act_factorizations <= warm_factorizations + 6, (act_factorizations, warm_factorizations)
 
 
 # ----------------------------------------------------------------------------- API behaviour

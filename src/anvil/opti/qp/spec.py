@@ -49,6 +49,9 @@ SETTINGS = StructSpec("Settings", "QP solver settings; defaults depend on the pr
   _nonneg("iterative_refinement_eps_rel", "float", 1e-9, "relative residual of a refined solve", 1e-6),
   _nonneg("max_factor_retries", "int", 10, "regularization increases after a failed factorization"),
   _nonneg("time_limit", "double", 0.0, "seconds of solve time, checked once per iteration (TIME_LIMIT); 0: none"),
+  Field("active_set_start", "bool", False, "with a warm start that carries multipliers: first solve the equality "
+        "QP of the constraints they name active (one factorization, a few refinement steps; SOLVED when its "
+        "solution passes every test), else the interior-point iteration from the warm start (the SQP turns it on)"),
 ))
 
 INFO = StructSpec("Info", "Statistics of one solve. On any status but SOLVED the residuals are those of the "

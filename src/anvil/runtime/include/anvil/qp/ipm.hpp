@@ -66,6 +66,17 @@ class Ipm {
       start_at(warm);
       return report(Status::NUMERICS, detail::compute_residuals(d_, be_, st_, pv_));
     }
+    if (st_.active_set_start && warm.x != nullptr && (warm.z != nullptr || warm.z_box != nullptr)) {
+      detail::Residuals<T> res;
+      if (active_set_solve(warm, res)) return report(Status::SOLVED, res);
+      // back to the interior-point iteration from the warm start (as if never tried)
+      rho_ = st_.rho_init;
+      delta_ = st_.delta_init;
+      if (!warm_start(warm)) {
+        start_at(warm);
+        return report(Status::NUMERICS, detail::compute_residuals(d_, be_, st_, pv_));
+      }
+    }
     for (int j = 0; j < n; ++j) d_.x_prox[j] = d_.xs[j];
     set_dual_centres();
     for (int iter = 0;; ++iter) {
@@ -303,6 +314,76 @@ class Ipm {
     set_inactive();
     if (!iterate_finite()) return cold_start();
     return true;
+  }
+
+  // The equality QP of the active set the warm multipliers name (a bound whose multiplier exceeds
+  // active_set_threshold times the largest is active, every other one inactive): active pairs sit
+  // at s = 0, inactive ones at z = 0, so the affine Newton step (target s z = 0, full length) of the
+  // interior-point system solves that QP up to the proximal terms, at the smallest regularization;
+  // the next steps reuse the factorization (proximal-point refinement, the centres following the
+  // iterate). True when an iterate passes the termination test with every active multiplier
+  // positive: the warm start named the QP's active set (an active-set method's first iteration).
+  bool active_set_solve(const WarmStart<T>& w, detail::Residuals<T>& res) {
+    const T c = d_.cost_scale;
+    T* zg = d_.Gdx.ptr();  // signed warm multipliers (scaled): the G rows in Gdx, the box in dx
+    T* zb = d_.dx.ptr();
+    T zmax = T(0);
+    for (int i = 0; i < m; ++i) zmax = detail::max2(zmax, detail::abs(zg[i] = w.z ? c * w.z[i] / d_.ineq_scale[i] : T(0)));
+    for (int j = 0; j < n; ++j) zmax = detail::max2(zmax, detail::abs(zb[j] = w.z_box ? c * d_.col_scale[j] * w.z_box[j] : T(0)));
+    const T thresh = K::active_set_threshold * detail::max2(T(1), zmax);
+    const T tiny = K::boundary_floor;
+    be_.G_mul(d_.xs.ptr(), d_.Gx.ptr());
+    auto guess = [&](auto& blk, const T* v, const T* zt) {
+      constexpr int sg = std::decay_t<decltype(blk)>::sign;
+      for (int i = 0; i < blk.size; ++i) {
+        if (!blk.on[i]) continue;
+        const T zi = sg > 0 ? zt[i] : -zt[i];
+        const T slack = sg > 0 ? blk.h[i] - v[i] : v[i] - blk.h[i];
+        blk.a[i] = zi > thresh;
+        blk.z[i] = blk.a[i] ? zi : tiny;
+        blk.s[i] = blk.a[i] ? tiny : (slack > T(0) ? slack : T(1));
+      }
+    };
+    guess(d_.g_upper, d_.Gx.ptr(), zg);
+    guess(d_.g_lower, d_.Gx.ptr(), zg);
+    guess(d_.x_upper, d_.xs.ptr(), zb);
+    guess(d_.x_lower, d_.xs.ptr(), zb);
+    rho_ = delta_ = reg_floor_;
+    for (int j = 0; j < n; ++j) d_.x_prox[j] = d_.xs[j];
+    set_dual_centres();
+    if (!factorize()) return false;
+    for (int k = 0;; ++k) {
+      res = detail::compute_residuals(d_, be_, st_, pv_);
+      d_.info.iterations = k;
+      if (!res.finite_) return false;
+      // (not the warm point itself: the relative tests could pass there at a start that is not the
+      // solution, and the caller would never move)
+      if (k > 0 && res.converged()) return true;
+      if (k >= K::active_set_steps) return false;
+      for_each_block(d_, [](auto& blk, const T*) {
+        for (int i = 0; i < blk.size; ++i) blk.rc[i] = blk.on[i] ? blk.s[i] * blk.z[i] : T(0);
+      });
+      newton();
+      for (int j = 0; j < n; ++j) d_.xs[j] += d_.dx[j];
+      for (int i = 0; i < p; ++i) d_.ys[i] += d_.dy[i];
+      bool signs = true;  // an active multiplier that turns negative: the guess was wrong
+      for_each_block(d_, [&signs, tiny](auto& blk, const T*) {
+        for (int i = 0; i < blk.size; ++i) {
+          if (!blk.on[i]) continue;
+          if (blk.a[i]) {
+            blk.z[i] += blk.dz[i];
+            signs = signs && blk.z[i] > T(0);
+            blk.s[i] = tiny;
+          } else {
+            blk.s[i] += blk.ds[i];
+            blk.z[i] = tiny;
+          }
+        }
+      });
+      if (!signs) return false;
+      for (int j = 0; j < n; ++j) d_.x_prox[j] = d_.xs[j];
+      set_dual_centres();
+    }
   }
 
   bool iterate_finite() const {

@@ -48,6 +48,10 @@ struct Tunables {
   /// finetune_floor (avoids a regularized fixed point that is not the solution).
   static constexpr int finetune_stall = 7;
   static constexpr T finetune_floor = single ? T(1e-8) : T(1e-13);
+  /// Active-set start: a warm multiplier above active_set_threshold * max(1, largest one) (scaled)
+  /// names its bound active; at most active_set_steps Newton steps on the equality QP.
+  static constexpr T active_set_threshold = single ? T(1e-4) : T(1e-6);
+  static constexpr int active_set_steps = 3;
 };
 
 }  // namespace qp

@@ -54,6 +54,7 @@ struct SlackBlock {
   Array<T, K> w;                     ///< Newton weight z / (s + delta z) (0 where off)
   Array<T, K> rbar;                  ///< eliminated right-hand side r - rc / z
   Array<T, K> rc;                    ///< complementarity right-hand side s z - target
+  Array<unsigned char, K> a;         ///< named active by the warm multipliers (the active-set start)
 };
 
 /// Vectors of the interior-point iteration; part of every backend's workspace.

@@ -675,6 +675,8 @@ class Sqp {
     // LDL') is the inertia test (Ipopt's): the QP stops at once (NUMERICS) and the SQP adds delta I,
     // instead of the QP raising its own regularization and wandering to its iteration limit
     s.max_factor_retries = 0;
+    // the previous QP's multipliers name the next one's active set once it settles: one factorization
+    s.active_set_start = true;
     const T floor = T(1e3) * std::numeric_limits<T>::epsilon();
     const T tol = detail::max2(floor, T(0.1) * w_.sf * st_.tol_stationarity);
     s.eps_abs = detail::min2(s.eps_abs, tol);

@@ -69,14 +69,14 @@ SETTINGS = StructSpec("Settings", "SQP settings (one row per field: the Python S
         open_interval=True),
   Field("penalty_min", "float", 1.0, "smallest l1 merit penalty (scaled units): a step from a feasible point "
         "that the linearization does not bound must still pay for the violation it creates.", minimum=0),
-  Field("trust_radius", "float", 1.0, "initial l-inf bound on a step, times max(1, |x0|_inf) (adapted; inf: none).",
+  Field("trust_radius", "float", 1.0, "initial l-inf bound on a step, times max(1, inf-norm of x0) (adapted; inf: none).",
         minimum=0, open_interval=True),
   Field("violation_limit", "float", 10.0, "a line-search trial point whose largest scaled constraint violation "
         "exceeds violation_limit * max(1, that at x0) is rejected (SNOPT's Violation limit; inf: none).",
         minimum=0, open_interval=True),
   Field("second_order_correction", "bool", True, "try a second-order correction when a full step is rejected."),
   Field("elastic_penalty", "float", 1e4, "SNOPT's elastic weight omega: elastic mode starts when the QP is "
-        "infeasible or a QP multiplier exceeds omega (1 + |grad f|_inf), the initial penalty of the elastic "
+        "infeasible or a QP multiplier exceeds omega (1 + inf-norm of grad f), the initial penalty of the elastic "
         "(l1-relaxed) QP (scaled units).", minimum=0,
         open_interval=True),
   Field("elastic_penalty_max", "float", 1e8, "largest elastic penalty before LOCALLY_INFEASIBLE.", default32=1e6,

@@ -82,10 +82,10 @@ struct Settings {
   T backtrack                  = T(0.5);  ///< step-length reduction factor of the line search.
   T min_step                   = single ? T(1e-06) : T(1e-10);  ///< smallest step length before LINE_SEARCH_FAILURE.
   T penalty_min                = T(1.0);  ///< smallest l1 merit penalty (scaled units): a step from a feasible point that the linearization does not bound must still pay for the violation it creates.
-  T trust_radius               = T(1.0);  ///< initial l-inf bound on a step, times max(1, |x0|_inf) (adapted; inf: none).
+  T trust_radius               = T(1.0);  ///< initial l-inf bound on a step, times max(1, inf-norm of x0) (adapted; inf: none).
   T violation_limit            = T(10.0);  ///< a line-search trial point whose largest scaled constraint violation exceeds violation_limit * max(1, that at x0) is rejected (SNOPT's Violation limit; inf: none).
   bool second_order_correction = true;  ///< try a second-order correction when a full step is rejected.
-  T elastic_penalty            = T(10000.0);  ///< SNOPT's elastic weight omega: elastic mode starts when the QP is infeasible or a QP multiplier exceeds omega (1 + |grad f|_inf), the initial penalty of the elastic (l1-relaxed) QP (scaled units).
+  T elastic_penalty            = T(10000.0);  ///< SNOPT's elastic weight omega: elastic mode starts when the QP is infeasible or a QP multiplier exceeds omega (1 + inf-norm of grad f), the initial penalty of the elastic (l1-relaxed) QP (scaled units).
   T elastic_penalty_max        = single ? T(1000000.0) : T(100000000.0);  ///< largest elastic penalty before LOCALLY_INFEASIBLE.
   T infeasibility_tol          = single ? T(1e-05) : T(1e-09);  ///< relative predicted decrease of the violation below which a point is stationary for it.
   bool scaling                 = true;  ///< gradient-based scaling of the objective and the constraint rows.

@@ -282,6 +282,23 @@ def test_active_set_start(backend: str) -> None:
   assert plain.solved and plain.info["factorizations"] > 1
 
 
+def test_warm_start_at_a_feasible_point_without_multipliers() -> None:
+  """Warm-started at a feasible x with no multipliers (an SQP's first QP: d = 0), the pairs start at
+  s z = 1e-8 with nothing known of the active set. Regression: the first steps ran the slacks of the
+  constraints that become active into the boundary and the iteration sat at a proximal fixed point
+  until MAX_ITER (250 iterations; cold: 4)."""
+  P = np.array([[4.0, 2, 2], [2, 4, 0], [2, 0, 2]])
+  q = np.array([-4.0, -3.0, -2.0])  # HS35's gradient at (0.5, 0.5, 0.5)
+  G = np.array([[1.0, 1, 2]])
+  s = QPSolver("warm_feasible", 3, P=P, G=G, backend="dense", cxx_flags=FAST_BUILD).compile()
+  data = (P, q, None, None, G, [-np.inf], [1.0], np.full(3, -0.5), np.ones(3))
+  cold = s(*data)
+  for warm in (s(*data, x0=np.zeros(3)), s(*data, x0=np.zeros(3), z0=np.zeros(1), z_box0=np.zeros(3))):
+    assert warm.solved and warm.iterations <= 50, (warm.status, warm.iterations)
+    assert np.allclose(warm.x, cold.x, atol=1e-7)
+    _check_kkt(data, warm, 1e-7)
+
+
 def _mpc(nx: int, nu: int, N: int, seed: int):
   """Linear MPC QP in z = (x0, u0, ..., xN) with active input boxes: an unstable random system."""
   rng = np.random.default_rng(seed)

@@ -132,3 +132,17 @@ def test_indefinite_hessian_costs_one_factorization_per_regularization(kind: str
   res = _solver("HS44", kind)(x0=np.asarray(p.x0, dtype=float))
   _check("HS44", res, expect_solved=True)
   assert res.info["qp_iterations"] <= 300, res.table()
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+@pytest.mark.parametrize("name", ["HS15", "HS29", "HS35"])
+def test_no_qp_stalls_at_a_proximal_fixed_point(name: str, kind: str) -> None:
+  """Regression: one QP of each of these solves (the first, warm-started at d = 0 without multipliers,
+  or one with a nearly inconsistent linearization) sat at the fixed point of its proximal subproblem
+  (primal residual = delta (z - centre), the centre never moving) until its 200-iteration limit,
+  and the SQP fell back to an elastic QP (209-233 QP iterations for 1-10 SQP iterations). A centre
+  that has not moved for 5 iterations now moves anyway."""
+  p = PROBLEMS[name]
+  res = _solver(name, kind)(x0=np.asarray(p.x0, dtype=float))
+  _check(name, res, expect_solved=True)
+  assert res.info["qp_iterations"] <= 100, res.table()

@@ -120,6 +120,7 @@ class Ipm {
   T mu_prev_ = T(0);      ///< barrier parameter before the last step
   T reg_floor_ = T(0);    ///< current floor of rho and delta
   int no_primal_update_ = 0, no_dual_update_ = 0;
+  int stall_primal_ = 0, stall_dual_ = 0;  ///< consecutive iterations without a centre update
   bool primal_better_ = true, dual_better_ = true;  ///< the residuals decreased over the last step
   detail::Residuals<T> prev_;  ///< residuals of the previous iterate
   int m_act_ = 0;         ///< number of finite bounds (active slack pairs)
@@ -591,18 +592,28 @@ class Ipm {
       slow = K::reg_decrease_unconstrained_slow;
     }
     const bool early = iter < K::reg_slow_iterations;
-    if (dual_better || (rho_ == K::finetune_floor && dual_prox < K::prox_inf_threshold)) {
+    // (a centre that has not moved for centre_stall iterations moves anyway: the iterate then sits at
+    // the fixed point of the proximal subproblem, residual = regularization x (multiplier - centre),
+    // where neither the residual nor the infeasibility certificates, which read the last change,
+    // can make progress; the method of multipliers moves its centre every outer iteration)
+    if (dual_better || (rho_ == K::finetune_floor && dual_prox < K::prox_inf_threshold) ||
+        stall_primal_ >= K::centre_stall) {
       for (int j = 0; j < n; ++j) d_.x_prox[j] = d_.xs[j];
       rho_ = detail::max2(floor, fast * rho_);
+      stall_primal_ = 0;
     } else {
       ++no_primal_update_;
+      ++stall_primal_;
       if (early || dual_prox < K::prox_inf_threshold) rho_ = detail::max2(floor, slow * rho_);
     }
-    if (primal_better || (delta_ == K::finetune_floor && primal_prox < K::prox_inf_threshold)) {
+    if (primal_better || (delta_ == K::finetune_floor && primal_prox < K::prox_inf_threshold) ||
+        stall_dual_ >= K::centre_stall) {
       set_dual_centres();
       delta_ = detail::max2(floor, fast * delta_);
+      stall_dual_ = 0;
     } else {
       ++no_dual_update_;
+      ++stall_dual_;
       if (early || primal_prox < K::prox_inf_threshold) delta_ = detail::max2(floor, slow * delta_);
     }
     // centres stalled at the floor: lower the floor once (the regularized fixed point is not the solution)

@@ -47,6 +47,8 @@ struct Tunables {
   /// When the centres stalled for more than finetune_stall iterations at the floor, the floor drops to
   /// finetune_floor (avoids a regularized fixed point that is not the solution).
   static constexpr int finetune_stall = 7;
+  /// A proximal centre that has not moved for centre_stall consecutive iterations moves anyway.
+  static constexpr int centre_stall = 5;
   static constexpr T finetune_floor = single ? T(1e-8) : T(1e-13);
   /// Active-set start: a warm multiplier above active_set_threshold * max(1, largest one) (scaled)
   /// names its bound active; at most active_set_steps Newton steps on the equality QP.

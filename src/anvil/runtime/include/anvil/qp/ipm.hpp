@@ -288,9 +288,7 @@ class Ipm {
     for (int j = 0; j < n; ++j) d_.xs[j] = w.x[j] / d_.col_scale[j];
     for (int i = 0; i < p; ++i) d_.ys[i] = w.y ? c * w.y[i] / d_.eq_scale[i] : T(0);
     be_.G_mul(d_.xs.ptr(), d_.Gx.ptr());
-    // signed multiplier estimates (scaled): the G rows in Gdx, the box in dx (scratch)
-    for (int i = 0; i < m; ++i) d_.Gdx[i] = w.z ? c * w.z[i] / d_.ineq_scale[i] : T(0);
-    for (int j = 0; j < n; ++j) d_.dx[j] = w.z_box ? c * d_.col_scale[j] * w.z_box[j] : T(0);
+    warm_multipliers(w);
     auto init = [](auto& blk, const T* v, const T* zt) {
       constexpr int sg = std::decay_t<decltype(blk)>::sign;
       for (int i = 0; i < blk.size; ++i) {
@@ -317,6 +315,13 @@ class Ipm {
     return true;
   }
 
+  // The signed warm multipliers, scaled: the G rows into Gdx, the box into dx (scratch there).
+  void warm_multipliers(const WarmStart<T>& w) {
+    const T c = d_.cost_scale;
+    for (int i = 0; i < m; ++i) d_.Gdx[i] = w.z ? c * w.z[i] / d_.ineq_scale[i] : T(0);
+    for (int j = 0; j < n; ++j) d_.dx[j] = w.z_box ? c * d_.col_scale[j] * w.z_box[j] : T(0);
+  }
+
   // The equality QP of the active set the warm multipliers name (a bound whose multiplier exceeds
   // active_set_threshold times the largest is active, every other one inactive): active pairs sit
   // at s = 0, inactive ones at z = 0, so the affine Newton step (target s z = 0, full length) of the
@@ -325,12 +330,12 @@ class Ipm {
   // iterate). True when an iterate passes the termination test with every active multiplier
   // positive: the warm start named the QP's active set (an active-set method's first iteration).
   bool active_set_solve(const WarmStart<T>& w, detail::Residuals<T>& res) {
-    const T c = d_.cost_scale;
-    T* zg = d_.Gdx.ptr();  // signed warm multipliers (scaled): the G rows in Gdx, the box in dx
-    T* zb = d_.dx.ptr();
+    warm_multipliers(w);
+    const T* zg = d_.Gdx.ptr();
+    const T* zb = d_.dx.ptr();
     T zmax = T(0);
-    for (int i = 0; i < m; ++i) zmax = detail::max2(zmax, detail::abs(zg[i] = w.z ? c * w.z[i] / d_.ineq_scale[i] : T(0)));
-    for (int j = 0; j < n; ++j) zmax = detail::max2(zmax, detail::abs(zb[j] = w.z_box ? c * d_.col_scale[j] * w.z_box[j] : T(0)));
+    for (int i = 0; i < m; ++i) zmax = detail::max2(zmax, detail::abs(zg[i]));
+    for (int j = 0; j < n; ++j) zmax = detail::max2(zmax, detail::abs(zb[j]));
     const T thresh = K::active_set_threshold * detail::max2(T(1), zmax);
     const T tiny = K::boundary_floor;
     be_.G_mul(d_.xs.ptr(), d_.Gx.ptr());

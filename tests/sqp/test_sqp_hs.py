@@ -83,8 +83,8 @@ def test_whole_set_no_false_solved(kind: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="issue 12 target not met yet: dense 86/91 at an optimum vs Ipopt 90/91 "
-                   "(HS13 degenerate, HS16 another local KKT point, HS25/HS54 stop where |grad L| < 1e-6, HS106)")
+@pytest.mark.xfail(strict=False, reason="issue 12 target not met yet: 86/91 at an optimum vs Ipopt 90/91 (HS13 degenerate, HS16 "
+                   "and HS116 other local KKT points, HS25/HS54 stop where |grad L| < 1e-6)")
 @pytest.mark.parametrize("kind", ["dense", "sparse"])
 def test_whole_set_success_at_least_ipopt(kind: str) -> None:
   """From the standard starts: SOLVED at the published optimum (or Ipopt's flagged local one) at least
@@ -132,6 +132,18 @@ def test_indefinite_hessian_costs_one_factorization_per_regularization(kind: str
   res = _solver("HS44", kind)(x0=np.asarray(p.x0, dtype=float))
   _check("HS44", res, expect_solved=True)
   assert res.info["qp_iterations"] <= 300, res.table()
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+def test_ill_conditioned_qps_refine_their_solves(kind: str) -> None:
+  """HS54 (variables from 1e-3 to 1e8, Hessian entries down to 4e-18): the QPs' KKT systems are so
+  ill-conditioned that their unrefined solves stall the interior-point iteration. The QP refines its
+  solves once no residual above its tolerance decreases over a step. Regression: with refinement only
+  after a failed factorization (PIQP's rule) every QP ran to its iteration limit, 64 SQP iterations."""
+  p = PROBLEMS["HS54"]
+  res = _solver("HS54", kind)(x0=np.asarray(p.x0, dtype=float))
+  _check("HS54", res, expect_solved=False)
+  assert res.status is SQPStatus.SOLVED and res.iterations <= 10, res.table()
 
 
 @pytest.mark.parametrize("kind", ["dense", "sparse"])

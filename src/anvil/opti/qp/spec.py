@@ -47,6 +47,9 @@ SETTINGS = StructSpec("Settings", "QP solver settings; defaults depend on the pr
         "Hessians need be positive definite only on the null space, which the KKT factorization tests)"),
   _nonneg("iterative_refinement_max_iter", "int", 10, "refinement steps per linear solve"),
   _nonneg("iterative_refinement_eps_rel", "float", 1e-9, "relative residual of a refined solve", 1e-6),
+  Field("iterative_refinement_always", "bool", False, "refine every linear solve; off: only the solves of a "
+        "factorization that needed more regularization than planned (PIQP's rule: the regularized quasi-definite "
+        "LDL' is otherwise accurate, and the refinement's residual check costs a KKT product per solve)"),
   _nonneg("max_factor_retries", "int", 10, "regularization increases after a failed factorization"),
   _nonneg("time_limit", "double", 0.0, "seconds of solve time, checked once per iteration (TIME_LIMIT); 0: none"),
   Field("active_set_start", "bool", False, "with a warm start that carries multipliers: first solve the equality "

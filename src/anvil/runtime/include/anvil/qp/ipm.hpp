@@ -51,7 +51,6 @@ class Ipm {
       info.status = Status::INVALID_INPUT;
       return finish();
     }
-    be_.refinement(st_.iterative_refinement_max_iter, st_.iterative_refinement_eps_rel);
     detail::equilibrate(d_, be_, st_, pv_);
     m_act_ = detail::scale_vectors(d_, pv_);
     // convexity: the proximal regularization would otherwise hide negative curvature of P
@@ -62,6 +61,7 @@ class Ipm {
     rho_ = st_.rho_init;
     delta_ = st_.delta_init;
     reg_floor_ = st_.reg_lower_limit;
+    refine_ = st_.iterative_refinement_always;
     if (!((warm.x != nullptr) ? warm_start(warm) : cold_start())) {
       start_at(warm);
       return report(Status::NUMERICS, detail::compute_residuals(d_, be_, st_, pv_));
@@ -84,7 +84,13 @@ class Ipm {
       const detail::Residuals<T> res = detail::compute_residuals(d_, be_, st_, pv_);
       if (!res.finite_) return report(Status::NUMERICS, res);
       keep_if_best(res);
-      if (iter > 0) update_prox(res, iter);
+      if (iter > 0) {
+        update_prox(res, iter);
+        // no residual above its tolerance decreased: the solves may be what limits the iteration (an
+        // ill-conditioned KKT matrix), so the rest of this solve refines them
+        const bool p_open = !res.primal_ok, d_open = !res.dual_ok;
+        if ((p_open || d_open) && !(p_open && primal_better_) && !(d_open && dual_better_)) refine_ = true;
+      }
       prev_ = res;
 #ifdef ANVIL_QP_TRACE
       std::fprintf(stderr, "%3d pres %.3e dres %.3e gap %.3e comp %.3e mu %.3e rho %.2e delta %.2e a %.3f obj %.8e ok %d%d%d sc %.1e %.1e %.1e\n",
@@ -122,6 +128,7 @@ class Ipm {
   int no_primal_update_ = 0, no_dual_update_ = 0;
   int stall_primal_ = 0, stall_dual_ = 0;  ///< consecutive iterations without a centre update
   bool primal_better_ = true, dual_better_ = true;  ///< the residuals decreased over the last step
+  bool refine_ = false;  ///< iterative refinement of the linear solves (setting, factorization retry or a stall)
   detail::Residuals<T> prev_;  ///< residuals of the previous iterate
   int m_act_ = 0;         ///< number of finite bounds (active slack pairs)
   bool have_best_ = false;
@@ -428,7 +435,11 @@ class Ipm {
     weights();
     for (int attempt = 0; attempt <= st_.max_factor_retries; ++attempt) {
       ++d_.info.factorizations;
-      if (be_.factor(rho_, delta_, d_.box_weight.ptr(), d_.ineq_weight.ptr())) return true;
+      if (be_.factor(rho_, delta_, d_.box_weight.ptr(), d_.ineq_weight.ptr())) {
+        refine_ = refine_ || attempt > 0;
+        be_.refinement(refine_ ? st_.iterative_refinement_max_iter : 0, st_.iterative_refinement_eps_rel);
+        return true;
+      }
       rho_ = detail::max2(rho_ * K::reg_increase, reg_floor_);
       delta_ = detail::max2(delta_ * K::reg_increase, reg_floor_);
       weights();
@@ -497,8 +508,9 @@ class Ipm {
   void max_steps(T& a_primal, T& a_dual) {
     T ap = T(1), ad = T(1);
     for_each_pair(d_, [&ap, &ad](T& s, T& z, T& ds, T& dz) {
-      if (ds < T(0) && -s / ds < ap) ap = -s / ds;
-      if (dz < T(0) && -z / dz < ad) ad = -z / dz;
+      // (ds < 0: -s / ds < ap  <=>  s < -ap ds; a division only when the bound tightens)
+      if (ds < T(0) && s < -ap * ds) ap = -s / ds;
+      if (dz < T(0) && z < -ad * dz) ad = -z / dz;
     });
     a_primal = ap;
     a_dual = ad;

@@ -40,7 +40,7 @@ inline const char* status_name(Status s) { return name(s); }
 template <typename T>
 struct Settings {
   static constexpr bool single = sizeof(T) <= 4;
-  static constexpr int kSize = 17;  ///< length of the flat array of load()/store()
+  static constexpr int kSize = 18;  ///< length of the flat array of load()/store()
   T eps_abs                         = single ? T(0.0001) : T(1e-08);  ///< absolute tolerance (primal, dual, gap)
   T eps_rel                         = single ? T(1e-05) : T(1e-09);  ///< relative tolerance
   T eps_infeasible                  = single ? T(0.0001) : T(1e-08);  ///< certificate tolerance (primal/dual infeasibility)
@@ -55,6 +55,7 @@ struct Settings {
   bool check_convexity              = true;  ///< NON_CONVEX unless P is positive semidefinite (the SQP turns it off: its Hessians need be positive definite only on the null space, which the KKT factorization tests)
   int iterative_refinement_max_iter = 10;  ///< refinement steps per linear solve
   T iterative_refinement_eps_rel    = single ? T(1e-06) : T(1e-09);  ///< relative residual of a refined solve
+  bool iterative_refinement_always  = false;  ///< refine every linear solve; off: only the solves of a factorization that needed more regularization than planned (PIQP's rule: the regularized quasi-definite LDL' is otherwise accurate, and the refinement's residual check costs a KKT product per solve)
   int max_factor_retries            = 10;  ///< regularization increases after a failed factorization
   double time_limit                 = 0.0;  ///< seconds of solve time, checked once per iteration (TIME_LIMIT); 0: none
   bool active_set_start             = false;  ///< with a warm start that carries multipliers: first solve the equality QP of the constraints they name active (one factorization, a few refinement steps; SOLVED when its solution passes every test), else the interior-point iteration from the warm start (the SQP turns it on)
@@ -74,9 +75,10 @@ struct Settings {
     check_convexity = a[11] != 0.0;
     iterative_refinement_max_iter = static_cast<int>(a[12]);
     iterative_refinement_eps_rel = static_cast<T>(a[13]);
-    max_factor_retries = static_cast<int>(a[14]);
-    time_limit = static_cast<double>(a[15]);
-    active_set_start = a[16] != 0.0;
+    iterative_refinement_always = a[14] != 0.0;
+    max_factor_retries = static_cast<int>(a[15]);
+    time_limit = static_cast<double>(a[16]);
+    active_set_start = a[17] != 0.0;
   }
   /// Writes every field to a[0..kSize).
   void store(double* a) const {
@@ -94,9 +96,10 @@ struct Settings {
     a[11] = static_cast<double>(check_convexity);
     a[12] = static_cast<double>(iterative_refinement_max_iter);
     a[13] = static_cast<double>(iterative_refinement_eps_rel);
-    a[14] = static_cast<double>(max_factor_retries);
-    a[15] = static_cast<double>(time_limit);
-    a[16] = static_cast<double>(active_set_start);
+    a[14] = static_cast<double>(iterative_refinement_always);
+    a[15] = static_cast<double>(max_factor_retries);
+    a[16] = static_cast<double>(time_limit);
+    a[17] = static_cast<double>(active_set_start);
   }
 };
 

@@ -85,3 +85,16 @@ def test_settled_active_set_costs_one_factorization_per_qp() -> None:
   assert res.status is SQPStatus.SOLVED
   last = res.history["qp_iterations"][-6:]
   assert max(last) <= 2, res.table()
+
+
+def test_inexact_qps_shorten_the_zero_curvature_start() -> None:
+  """Inexact QPs (Eisenstat-Walker forcing, the default): the overstretched phase of the zero-curvature
+  start gets loose QPs (whose interior multipliers give the next Hessian every link's curvature). N = 40:
+  82 QP iterations with exact QPs, 45 by default; the same optimum."""
+  s = _anvil(40)
+  x0 = hanging_chain_start(40)
+  default = s(x0=x0)
+  exact = s(x0=x0, settings={"max_iter": 300, "qp_tol_factor": 0.0})
+  assert default.status is SQPStatus.SOLVED and exact.status is SQPStatus.SOLVED
+  assert default.info["qp_iterations"] <= 0.75 * exact.info["qp_iterations"], (default.table(), exact.table())
+  assert abs(default.cost - exact.cost) <= 1e-8 * abs(exact.cost)

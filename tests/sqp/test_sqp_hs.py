@@ -135,6 +135,32 @@ def test_indefinite_hessian_costs_one_factorization_per_regularization(kind: str
 
 
 @pytest.mark.parametrize("kind", ["dense", "sparse"])
+def test_inexact_qps_must_reduce_every_unmet_residual(kind: str) -> None:
+  """HS32 from its start: stationarity 12, violation 1. Regression: with the inexact QP's tolerance
+  relative to the largest residual, 0.3 x 12 exceeded the violation, the QP passed its test after one
+  interior-point step from d = 0 and the SQP stalled at the start for 200 iterations; relative to the
+  smallest unmet residual the step has to reduce the violation too."""
+  p = PROBLEMS["HS32"]
+  res = _solver("HS32", kind)(x0=np.asarray(p.x0, dtype=float),
+                              settings={"max_iter": 200, "qp_tol_factor": 0.3, "qp_tol_max": 1.0})
+  _check("HS32", res, expect_solved=True)
+  assert res.iterations <= 20, res.table()
+
+
+def test_qp_shaped_nlp_is_solved_by_its_first_exact_qp() -> None:
+  """A problem whose QP model is exact (quadratic cost, linear constraints) takes one iteration: the
+  first QP is exact (no step to judge the model by yet), and so is every later one while the model keeps
+  predicting the error reduction. Real-time iteration (max_iter = 1, no globalization) gets the exact step."""
+  p = PROBLEMS["HS35"]
+  s = _solver("HS35", "dense")
+  res = s(x0=np.asarray(p.x0, dtype=float))
+  _check("HS35", res, expect_solved=True)
+  assert res.iterations <= 2, res.table()
+  rti = s(x0=np.asarray(p.x0, dtype=float), settings={"max_iter": 1, "globalization": "none"})
+  np.testing.assert_allclose(rti.x, p.x_star, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
 def test_ill_conditioned_qps_refine_their_solves(kind: str) -> None:
   """HS54 (variables from 1e-3 to 1e8, Hessian entries down to 4e-18): the QPs' KKT systems are so
   ill-conditioned that their unrefined solves stall the interior-point iteration. The QP refines its

@@ -89,9 +89,10 @@ SETTINGS = StructSpec("Settings", "SQP settings (one row per field: the Python S
   Field("time_limit", "double", _INF, "seconds; TIME_LIMIT when exceeded (checked every iteration).", minimum=0,
         open_interval=True),
   Field("qp_max_iter", "int", 200, "iterations of each QP.", minimum=1),
-  Field("qp_tol_factor", "float", 0.0, "inexact QPs: a QP's absolute tolerance is at least min(qp_tol_max, "
-        "qp_tol_factor * the largest KKT residual of the iterate) (0: every QP to the final accuracy).", minimum=0),
-  Field("qp_tol_max", "float", 1e-2, "loosest QP tolerance of an inexact QP.", minimum=0),
+  Field("qp_tol_factor", "float", 0.3, "inexact QPs: a QP's absolute tolerance is at least min(qp_tol_max, "
+        "qp_tol_factor * the smallest KKT residual of the iterate above its tolerance) (0: every QP to the final "
+        "accuracy).", minimum=0),
+  Field("qp_tol_max", "float", 1.0, "loosest QP tolerance of an inexact QP.", minimum=0),
   Field("qp_warm_start", "bool", True, "start each QP from d = 0 and the current multipliers."),
   Field("verbose", "bool", False, "print the iteration table (from Python; the C++ never prints)."),
 ))

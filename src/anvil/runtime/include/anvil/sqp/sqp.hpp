@@ -192,6 +192,7 @@ class Sqp {
     delta_ = T(0);
     rho_el_ = st_.elastic_penalty;
     w_.filt_len = 0;
+    kkt_err_ = kkt_err_prev_ = T(0);
     have_best_ = false;
     elastic_mode_ = false;
     if (st_.hessian == HessianApproximation::BFGS) bfgs_reset();
@@ -221,6 +222,9 @@ class Sqp {
   T best_score_ = T(0);
   int qp_iters_ = 0, qp_status_ = 0;
   T lin_viol_ = T(0);  ///< scaled l1 violation of the linearized constraints after the QP step
+  bool inexact_qp_ = false;  ///< the last step QP ran at a loosened (inexact) tolerance
+  T kkt_err_ = T(0), kkt_err_prev_ = T(0);  ///< largest KKT residual of this and the previous iterate
+  bool exact_qp_ = false;    ///< this iteration's QPs run at full accuracy (after a rejected inexact step)
 
   double elapsed() const { return std::chrono::duration<double>(Clock::now() - t0_).count(); }
   static bool finite(T v) { return std::isfinite(v); }
@@ -387,6 +391,8 @@ class Sqp {
       comp = detail::max2(comp, comp_term(w_.lam_box[j], v, w_.xl[j], w_.xu[j]));
       stat = detail::max2(stat, sign_term(w_.lam_box[j], w_.xl[j], w_.xu[j]));
     }
+    kkt_err_prev_ = kkt_err_;
+    kkt_err_ = detail::max2(detail::max2(stat, eqv), detail::max2(detail::max2(inv, T(0)), comp));
     info.cost = w_.f;
     info.stationarity = stat;
     info.eq_violation = eqv;
@@ -469,11 +475,18 @@ class Sqp {
     T alpha = T(1), merit = w_.sf * w_.f, delta = T(0);
     // A rejected step is retried with a more strongly regularized Hessian (a shorter, more
     // gradient-like step; BFGS restarts from I), a few times before LINE_SEARCH_FAILURE.
+    exact_qp_ = false;
     for (int attempt = 0;; ++attempt) {
       bool elastic = false;
       const Status qs = solve_regularized(elastic, delta);
       if (qs != Status::MAX_ITER) return qs;
       if (globalize(k, theta0, elastic, alpha, merit)) break;
+      if (inexact_qp_ && !exact_qp_) {
+        // a rejected step of an inexact QP: first the same QP at full accuracy (the inexactness, not
+        // the Hessian, may be what made the step poor)
+        exact_qp_ = true;
+        continue;
+      }
       if (attempt >= kLineSearchRetries) {
         record(k, merit, theta0, alpha);
         return Status::LINE_SEARCH_FAILURE;
@@ -681,12 +694,30 @@ class Sqp {
     const T tol = detail::max2(floor, T(0.1) * w_.sf * st_.tol_stationarity);
     s.eps_abs = detail::min2(s.eps_abs, tol);
     s.eps_rel = detail::min2(s.eps_rel, tol);
-    // inexact SQP: far from a solution a QP step need not be more accurate than the iterate (Dembo,
-    // Eisenstat & Steihaug's forcing terms for inexact Newton); near it the tolerances above rule
-    const T err = detail::max2(w_.info.stationarity, detail::max2(w_.info.eq_violation, w_.info.ineq_violation));
-    const T loose = inexact ? detail::min2(st_.qp_tol_max, st_.qp_tol_factor * err) : T(0);
+    // inexact SQP (Eisenstat & Walker's forcing term, choice 1): the QP's residual may be eta times the
+    // smallest unmet KKT residual, eta = min(qp_tol_factor, E_k / E_{k-1}) with E the KKT error: the
+    // last step's error reduction measures how well the QP model predicted it. An exact model (a
+    // QP written as an NLP), the first iteration and the quadratic phase near a solution get (nearly)
+    // exact QPs; far from a solution, where the model is poor, a step need not be more accurate
+    // than the iterate (Dembo, Eisenstat & Steihaug 1982)
+    const T eta = kkt_err_prev_ > T(0) ? detail::min2(st_.qp_tol_factor, kkt_err_ / kkt_err_prev_) : T(0);
+    const T loose = inexact && !exact_qp_ ? detail::min2(st_.qp_tol_max, eta * unmet_residual()) : T(0);
     s.eps_abs = detail::max2(s.eps_abs, loose);  // absolute only: a relative test would pass at d = 0
     return s;
+  }
+
+  /// The smallest KKT residual of the iterate above its tolerance (0 when none is): the inexact QP's
+  /// forcing term is relative to it, so that the step must reduce every unmet residual (relative to the
+  /// largest, a violation below a large stationarity error would pass the QP's test at d = 0 and the
+  /// iteration stall).
+  T unmet_residual() const {
+    const Info<T>& i = w_.info;
+    T r = detail::inf<T>();
+    if (i.stationarity > st_.tol_stationarity) r = detail::min2(r, i.stationarity);
+    if (i.eq_violation > st_.tol_eq) r = detail::min2(r, i.eq_violation);
+    if (i.ineq_violation > st_.tol_ineq) r = detail::min2(r, i.ineq_violation);
+    if (i.complementarity > st_.tol_complementarity) r = detail::min2(r, i.complementarity);
+    return r == detail::inf<T>() ? T(0) : r;
   }
 
   /// Builds and solves the QP at the current iterate (the linearized constraints shifted by
@@ -746,9 +777,12 @@ class Sqp {
         return info;
       };
       qp::Info<T> r = run_qp(true);
+      const bool loose = qp_settings(true).eps_abs > qp_settings(false).eps_abs;
       // an inexact QP that accepted its start (d = 0 and the current multipliers) has not looked:
       // once more at the final accuracy (else the iteration could stall at a non-stationary point)
-      if (r.iterations == 0 && qp_settings(true).eps_abs > qp_settings(false).eps_abs) r = run_qp(false);
+      const bool rerun = r.iterations == 0 && loose;
+      if (rerun) r = run_qp(false);
+      if (!soc) inexact_qp_ = loose && !rerun;
 #ifdef SQP_DEBUG
       std::printf("  qp delta=%g status=%d it=%d x=%g %g pres=%g dres=%g radius=%g sf=%g\n", double(delta), int(r.status), r.iterations,
                   double(w_.x[0]), double(w_.x[1]), double(r.primal_residual), double(r.dual_residual), double(radius_), double(w_.sf));

@@ -98,3 +98,13 @@ def test_inexact_qps_shorten_the_zero_curvature_start() -> None:
   assert default.status is SQPStatus.SOLVED and exact.status is SQPStatus.SOLVED
   assert default.info["qp_iterations"] <= 0.75 * exact.info["qp_iterations"], (default.table(), exact.table())
   assert abs(default.cost - exact.cost) <= 1e-8 * abs(exact.cost)
+
+
+def test_second_order_corrections_only_once_the_active_set_settles() -> None:
+  """A second-order correction (an extra QP with shifted right-hand sides) is tried only after a step
+  QP of at most 3 iterations, i.e. near a solution where the Maratos effect lives and the QPs are
+  cheap. Regression: N = 200, two corrections during the overstretched phase ran to their 20-iteration
+  cap without a usable step (121 QP iterations; 81 without them)."""
+  res = _anvil(200)(x0=hanging_chain_start(200))
+  assert res.status is SQPStatus.SOLVED
+  assert res.info["qp_iterations"] <= 100, res.table()

@@ -526,6 +526,8 @@ class Sqp {
   /// Iterations of a second-order-correction QP: at most kSocIterFactor times the step QP's (and
   /// at least kSocMinIter).
   static constexpr int kSocIterFactor = 3, kSocMinIter = 20;
+  /// A second-order correction is tried only after a step QP of at most kSocMaxStepIter iterations.
+  static constexpr int kSocMaxStepIter = 3;
 
   /// d'Hd / d'd of the last QP step (the curvature the QP saw along it).
   T step_curvature() const {
@@ -943,7 +945,7 @@ class Sqp {
         std::printf("    alpha=%g m_t=%.17g need<=%.17g\n", double(alpha), double(m_t), double(merit0 + eta * alpha * D));
 #endif
         if (m_t <= merit0 + eta * alpha * D) return true;
-        if (alpha == T(1) && st_.second_order_correction && !elastic && (me + mi) > 0 &&
+        if (alpha == T(1) && st_.second_order_correction && !elastic && (me + mi) > 0 && qp_iters_ <= kSocMaxStepIter &&
             theta(w_.ge_t.ptr(), w_.gi_t.ptr()) > theta0 && soc_step(merit0, D))
           return true;
       }

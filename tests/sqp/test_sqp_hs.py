@@ -83,8 +83,8 @@ def test_whole_set_no_false_solved(kind: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="issue 12 target not met yet: 86/91 at an optimum vs Ipopt 90/91 (HS13 degenerate, HS16 "
-                   "and HS116 other local KKT points, HS25/HS54 stop where |grad L| < 1e-6)")
+@pytest.mark.xfail(strict=False, reason="issue 12 target not met yet: 86/91 dense, 87/91 sparse vs Ipopt 90/91 (HS13 degenerate, "
+                   "HS16 and dense HS41 other KKT points, HS25/HS54 stop where |grad L| < 1e-6)")
 @pytest.mark.parametrize("kind", ["dense", "sparse"])
 def test_whole_set_success_at_least_ipopt(kind: str) -> None:
   """From the standard starts: SOLVED at the published optimum (or Ipopt's flagged local one) at least

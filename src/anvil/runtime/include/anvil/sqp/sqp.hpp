@@ -945,8 +945,8 @@ class Sqp {
         std::printf("    alpha=%g m_t=%.17g need<=%.17g\n", double(alpha), double(m_t), double(merit0 + eta * alpha * D));
 #endif
         if (m_t <= merit0 + eta * alpha * D) return true;
-        if (alpha == T(1) && st_.second_order_correction && !elastic && (me + mi) > 0 && qp_iters_ <= kSocMaxStepIter &&
-            theta(w_.ge_t.ptr(), w_.gi_t.ptr()) > theta0 && soc_step(merit0, D))
+        if (alpha == T(1) && st_.second_order_correction && !elastic && (me + mi) > 0 &&
+            qp_iters_ <= kSocMaxStepIter && theta(w_.ge_t.ptr(), w_.gi_t.ptr()) > theta0 && soc_step(merit0, D))
           return true;
       }
     }

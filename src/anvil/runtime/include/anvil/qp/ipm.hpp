@@ -54,28 +54,15 @@ class Ipm {
     detail::equilibrate(d_, be_, st_, pv_);
     m_act_ = detail::scale_vectors(d_, pv_);
     // convexity: the proximal regularization would otherwise hide negative curvature of P
-    if (st_.check_convexity && !be_.P_convex(K::convexity_shift)) {
-      start_at(warm);
-      return report(Status::NON_CONVEX, detail::compute_residuals(d_, be_, st_, pv_));
-    }
-    rho_ = st_.rho_init;
-    delta_ = st_.delta_init;
+    if (st_.check_convexity && !be_.P_convex(K::convexity_shift)) return report_at_start(Status::NON_CONVEX, warm);
     reg_floor_ = st_.reg_lower_limit;
     refine_ = st_.iterative_refinement_always;
-    if (!((warm.x != nullptr) ? warm_start(warm) : cold_start())) {
-      start_at(warm);
-      return report(Status::NUMERICS, detail::compute_residuals(d_, be_, st_, pv_));
-    }
+    if (!start(warm)) return report_at_start(Status::NUMERICS, warm);
     if (st_.active_set_start && warm.x != nullptr && (warm.z != nullptr || warm.z_box != nullptr)) {
       detail::Residuals<T> res;
       if (active_set_solve(warm, res)) return report(Status::SOLVED, res);
       // back to the interior-point iteration from the warm start (as if never tried)
-      rho_ = st_.rho_init;
-      delta_ = st_.delta_init;
-      if (!warm_start(warm)) {
-        start_at(warm);
-        return report(Status::NUMERICS, detail::compute_residuals(d_, be_, st_, pv_));
-      }
+      if (!start(warm)) return report_at_start(Status::NUMERICS, warm);
     }
     for (int j = 0; j < n; ++j) d_.x_prox[j] = d_.xs[j];
     set_dual_centres();
@@ -168,6 +155,19 @@ class Ipm {
     info.mu = mu();
     if (!finite(info.mu)) info.mu = T(0);
     return finish();
+  }
+
+  // The initial proximal parameters and the warm (or cold) starting point; false if not finite.
+  bool start(const WarmStart<T>& warm) {
+    rho_ = st_.rho_init;
+    delta_ = st_.delta_init;
+    return warm.x != nullptr ? warm_start(warm) : cold_start();
+  }
+
+  // A final status reported at the start point (no iteration ran).
+  Info<T> report_at_start(Status status, const WarmStart<T>& warm) {
+    start_at(warm);
+    return report(status, detail::compute_residuals(d_, be_, st_, pv_));
   }
 
   void keep_if_best(const detail::Residuals<T>& res) {

@@ -764,8 +764,10 @@ class Sqp {
       // warm start from d = 0 and the current multipliers (setting qp_warm_start)
       const bool warm = st_.qp_warm_start;
       for (int j = 0; j < n; ++j) w_.d0[j] = T(0);
-      auto run_qp = [&](bool inexact) {
-        qp::Settings<T> qs = qp_settings(inexact);
+      const qp::Settings<T> loose_settings = qp_settings(true), exact_settings = qp_settings(false);
+      const bool loose = loose_settings.eps_abs > exact_settings.eps_abs;
+      auto run_qp = [&](const qp::Settings<T>& settings) {
+        qp::Settings<T> qs = settings;
         // the correction QP differs from the step's only in its right-hand sides: when it needs many
         // more iterations (a shifted linearization that is nearly inconsistent), it is not worth it
         if (soc) qs.max_iter = detail::min2(qs.max_iter, detail::max2(kSocMinIter, kSocIterFactor * qp_iters_));
@@ -778,12 +780,11 @@ class Sqp {
         note_qp(info);
         return info;
       };
-      qp::Info<T> r = run_qp(true);
-      const bool loose = qp_settings(true).eps_abs > qp_settings(false).eps_abs;
+      qp::Info<T> r = run_qp(loose_settings);
       // an inexact QP that accepted its start (d = 0 and the current multipliers) has not looked:
       // once more at the final accuracy (else the iteration could stall at a non-stationary point)
       const bool rerun = r.iterations == 0 && loose;
-      if (rerun) r = run_qp(false);
+      if (rerun) r = run_qp(exact_settings);
       if (!soc) inexact_qp_ = loose && !rerun;
 #ifdef SQP_DEBUG
       std::printf("  qp delta=%g status=%d it=%d x=%g %g pres=%g dres=%g radius=%g sf=%g\n", double(delta), int(r.status), r.iterations,

@@ -90,14 +90,24 @@ def test_settled_active_set_costs_one_factorization_per_qp() -> None:
 def test_inexact_qps_shorten_the_zero_curvature_start() -> None:
   """Inexact QPs (Eisenstat-Walker forcing, the default): the overstretched phase of the zero-curvature
   start gets loose QPs (whose interior multipliers give the next Hessian every link's curvature). N = 40:
-  82 QP iterations with exact QPs, 45 by default; the same optimum."""
+  92 QP iterations with exact QPs, 40 by default; the same optimum."""
   s = _anvil(40)
   x0 = hanging_chain_start(40)
   default = s(x0=x0)
   exact = s(x0=x0, settings={"max_iter": 300, "qp_tol_factor": 0.0})
   assert default.status is SQPStatus.SOLVED and exact.status is SQPStatus.SOLVED
-  assert default.info["qp_iterations"] <= 0.75 * exact.info["qp_iterations"], (default.table(), exact.table())
+  assert default.info["qp_iterations"] <= 0.5 * exact.info["qp_iterations"], (default.table(), exact.table())
   assert abs(default.cost - exact.cost) <= 1e-8 * abs(exact.cost)
+
+
+def test_a_zero_curvature_first_qp_is_inexact_too() -> None:
+  """The first QP is exact, unless its Hessian is zero (a linear cost and no multipliers yet, the chain's
+  start): solved exactly, that LP's multipliers vanish on every inactive link and the next QP is an LP
+  again; stopped early it gives every link an interior multiplier. N = 200: 81 QP iterations (22 SQP)
+  with an exact first QP, 54 (19) now."""
+  res = _anvil(200)(x0=hanging_chain_start(200))
+  assert res.status is SQPStatus.SOLVED
+  assert res.info["qp_iterations"] <= 65 and res.iterations <= 20, res.table()
 
 
 def test_second_order_corrections_only_once_the_active_set_settles() -> None:

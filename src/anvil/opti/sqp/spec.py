@@ -91,8 +91,8 @@ SETTINGS = StructSpec("Settings", "SQP settings (one row per field: the Python S
   Field("qp_max_iter", "int", 200, "iterations of each QP.", minimum=1),
   Field("qp_tol_factor", "float", 0.3, "inexact QPs: a QP's absolute tolerance is at least min(qp_tol_max, "
         "eta * the smallest KKT residual of the iterate above its tolerance), eta = min(qp_tol_factor, this "
-        "iterate's largest KKT residual / the previous one's); the first QP is exact (0: every QP to the final "
-        "accuracy).", minimum=0),
+        "iterate's largest KKT residual / the previous one's); the first QP is exact unless H = 0 (0: every QP to "
+        "the final accuracy).", minimum=0),
   Field("qp_tol_max", "float", 1.0, "loosest QP tolerance of an inexact QP.", minimum=0),
   Field("qp_warm_start", "bool", True, "start each QP from d = 0 and the current multipliers."),
   Field("verbose", "bool", False, "print the iteration table (from Python; the C++ never prints)."),

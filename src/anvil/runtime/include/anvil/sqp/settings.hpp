@@ -92,7 +92,7 @@ struct Settings {
   T scaling_max_gradient       = T(100.0);  ///< gradient inf-norm above which a function is scaled down.
   double time_limit            = std::numeric_limits<double>::infinity();  ///< seconds; TIME_LIMIT when exceeded (checked every iteration).
   int qp_max_iter              = 200;  ///< iterations of each QP.
-  T qp_tol_factor              = T(0.3);  ///< inexact QPs: a QP's absolute tolerance is at least min(qp_tol_max, eta * the smallest KKT residual of the iterate above its tolerance), eta = min(qp_tol_factor, this iterate's largest KKT residual / the previous one's); the first QP is exact (0: every QP to the final accuracy).
+  T qp_tol_factor              = T(0.3);  ///< inexact QPs: a QP's absolute tolerance is at least min(qp_tol_max, eta * the smallest KKT residual of the iterate above its tolerance), eta = min(qp_tol_factor, this iterate's largest KKT residual / the previous one's); the first QP is exact unless H = 0 (0: every QP to the final accuracy).
   T qp_tol_max                 = T(1.0);  ///< loosest QP tolerance of an inexact QP.
   bool qp_warm_start           = true;  ///< start each QP from d = 0 and the current multipliers.
   bool verbose                 = false;  ///< print the iteration table (from Python; the C++ never prints).

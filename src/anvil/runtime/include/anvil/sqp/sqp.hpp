@@ -701,11 +701,24 @@ class Sqp {
     // last step's error reduction measures how well the QP model predicted it. An exact model (a
     // QP written as an NLP), the first iteration and the quadratic phase near a solution get (nearly)
     // exact QPs; far from a solution, where the model is poor, a step need not be more accurate
-    // than the iterate (Dembo, Eisenstat & Steihaug 1982)
-    const T eta = kkt_err_prev_ > T(0) ? detail::min2(st_.qp_tol_factor, kkt_err_ / kkt_err_prev_) : T(0);
+    // than the iterate (Dembo, Eisenstat & Steihaug 1982). Except a first QP of zero curvature (H = 0:
+    // a linear objective and no multipliers yet, as at the hanging chain's start): solved exactly it is
+    // an LP, whose step runs to the trust region and whose multipliers vanish on every inactive
+    // constraint, so the next Hessian has no curvature either; stopped early, the interior-point QP
+    // returns interior multipliers (about mu / slack, as Ipopt's barrier gives) for every constraint.
+    const bool first = !(kkt_err_prev_ > T(0));
+    const T eta = !first ? detail::min2(st_.qp_tol_factor, kkt_err_ / kkt_err_prev_)
+                         : zero_hessian() ? st_.qp_tol_factor : T(0);
     const T loose = inexact && !exact_qp_ ? detail::min2(st_.qp_tol_max, eta * unmet_residual()) : T(0);
     s.eps_abs = detail::max2(s.eps_abs, loose);  // absolute only: a relative test would pass at d = 0
     return s;
+  }
+
+  /// Whether every entry of H (with its regularization) is zero.
+  bool zero_hessian() const {
+    for (long k = 0; k < HL::nnz; ++k)
+      if (w_.H[k] != T(0)) return false;
+    return true;
   }
 
   /// The smallest KKT residual of the iterate above its tolerance (0 when none is): the inexact QP's

@@ -253,6 +253,27 @@ def test_warm_start_fewer_iterations(backend: str) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_equilibration_warm_started_from_the_previous_solve(backend: str) -> None:
+  """preconditioner_warm_start: Ruiz starts from the scaling the workspace kept from its previous solve.
+  A first solve (fresh workspace memory, no recorded scaling) starts cold; the next one, of data scaled
+  very differently (P x 1e3, G's rows x 1e-2 with their bounds), starts from the old scaling and must
+  still reach the same solution as a cold solve, to the KKT tolerance."""
+  n, p, m = 10, 3, 6
+  s = _solver(backend, n, p, m)
+  P, q, A, b, G, hl, hu, xl, xu = _gen(n, p, m, None).draw(5)
+  warm = QPSettings(preconditioner_warm_start=True)
+  first = s(P, q, A, b, G, hl, hu, xl, xu, settings=warm)
+  assert first.solved
+  _check_kkt((P, q, A, b, G, hl, hu, xl, xu), first, 1e-7)
+  data2 = (1e3 * P, q, A, b, 1e-2 * G, 1e-2 * hl, 1e-2 * hu, xl, xu)
+  again = s(*data2, settings=warm)
+  cold = s(*data2)
+  assert again.solved and cold.solved
+  _check_kkt(data2, again, 1e-7)
+  assert np.allclose(again.x, cold.x, atol=1e-6 * max(1.0, np.abs(cold.x).max()))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_active_set_start(backend: str) -> None:
   """active_set_start: warm multipliers that name the active set give the solution with one
   factorization; a wrong guess falls back to the interior-point iteration (still SOLVED)."""

@@ -90,13 +90,13 @@ def test_settled_active_set_costs_one_factorization_per_qp() -> None:
 def test_inexact_qps_shorten_the_zero_curvature_start() -> None:
   """Inexact QPs (Eisenstat-Walker forcing, the default): the overstretched phase of the zero-curvature
   start gets loose QPs (whose interior multipliers give the next Hessian every link's curvature). N = 40:
-  92 QP iterations with exact QPs, 40 by default; the same optimum."""
+  69 QP iterations with exact QPs, 40 by default; the same optimum."""
   s = _anvil(40)
   x0 = hanging_chain_start(40)
   default = s(x0=x0)
   exact = s(x0=x0, settings={"max_iter": 300, "qp_tol_factor": 0.0})
   assert default.status is SQPStatus.SOLVED and exact.status is SQPStatus.SOLVED
-  assert default.info["qp_iterations"] <= 0.5 * exact.info["qp_iterations"], (default.table(), exact.table())
+  assert default.info["qp_iterations"] <= 0.75 * exact.info["qp_iterations"], (default.table(), exact.table())
   assert abs(default.cost - exact.cost) <= 1e-8 * abs(exact.cost)
 
 
@@ -118,3 +118,18 @@ def test_second_order_corrections_only_once_the_active_set_settles() -> None:
   res = _anvil(200)(x0=hanging_chain_start(200))
   assert res.status is SQPStatus.SOLVED
   assert res.info["qp_iterations"] <= 100, res.table()
+
+
+def test_a_solve_does_not_depend_on_the_calls_before_it() -> None:
+  """The step QPs' equilibration starts from the previous QP's scaling (preconditioner_warm_start), but the
+  first QP of each solve starts cold: solving from a, then from b, then from a again gives the first
+  result bit for bit (the workspace still holds b's last scaling)."""
+  s = _anvil(20)
+  a = hanging_chain_start(20)
+  b = a + 0.05 * np.random.default_rng(3).standard_normal(a.shape)
+  first = s(x0=a)
+  other = s(x0=b)
+  again = s(x0=a)
+  assert first.status is SQPStatus.SOLVED and other.status is SQPStatus.SOLVED
+  assert np.array_equal(first.x, again.x) and np.array_equal(first.lam_ineq, again.lam_ineq)
+  assert first.info["qp_iterations"] == again.info["qp_iterations"]

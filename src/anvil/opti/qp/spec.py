@@ -43,6 +43,9 @@ SETTINGS = StructSpec("Settings", "QP solver settings; defaults depend on the pr
   Field("preconditioner", "bool", True, "Ruiz equilibration on/off"),
   _nonneg("preconditioner_iter", "int", 10, "Ruiz iterations"),
   Field("preconditioner_scale_cost", "bool", False, "also scale the cost (P, q) to unit size (off, as in PIQP)"),
+  Field("preconditioner_warm_start", "bool", False, "start the Ruiz iteration from the scaling of the workspace's "
+        "previous solve (same pattern, matrices alike: the SQP's QPs after the first of a solve); it still stops at "
+        "its tolerance or after preconditioner_iter passes"),
   Field("check_convexity", "bool", True, "NON_CONVEX unless P is positive semidefinite (the SQP turns it off: its "
         "Hessians need be positive definite only on the null space, which the KKT factorization tests)"),
   _nonneg("iterative_refinement_max_iter", "int", 10, "refinement steps per linear solve"),

@@ -19,17 +19,37 @@ inline T clamp_norm(T v) {
   return v;
 }
 
-/// Ruiz equilibration of the backend's matrices and the cost scaling; fills d.col_scale, eq_scale,
-/// ineq_scale, cost_scale. Backend: norms(colP, colA, colG, rowA, rowG), scale(d, e, f, norms...), scale_P(c).
+/// Sum of the row and column scalings (NaN unless each is positive and finite).
+template <typename T, int N, int P, int M>
+T scaling_sum(const CoreData<T, N, P, M>& d) {
+  T s = T(0);
+  bool ok = true;
+  auto add = [&s, &ok](T v) {
+    ok = ok && v > T(0) && finite(v);
+    s += v;
+  };
+  for (int j = 0; j < N; ++j) add(d.col_scale[j]);
+  for (int i = 0; i < P; ++i) add(d.eq_scale[i]);
+  for (int i = 0; i < M; ++i) add(d.ineq_scale[i]);
+  return ok ? s : std::numeric_limits<T>::quiet_NaN();
+}
+
+/// The Ruiz iteration and the cost scaling of equilibrate (below).
 template <typename T, int N, int P, int M, typename Backend>
-void equilibrate(CoreData<T, N, P, M>& d, Backend& be, const Settings<T>& st, const ProblemVectors<T>& pv) {
-  fill(d.col_scale.ptr(), N, T(1));
-  fill(d.eq_scale.ptr(), P, T(1));
-  fill(d.ineq_scale.ptr(), M, T(1));
+void ruiz(CoreData<T, N, P, M>& d, Backend& be, const Settings<T>& st, const ProblemVectors<T>& pv) {
   d.cost_scale = T(1);
-  if (!st.preconditioner) return;
   T* colP = d.col_P.ptr();
-  be.norms(colP, d.col_A.ptr(), d.col_G.ptr(), d.row_A.ptr(), d.row_G.ptr());
+  if (st.preconditioner && st.preconditioner_warm_start && scaling_sum(d) == d.scale_sum) {
+    // the new matrices in the previous solve's scaling (one pass with those factors), then on from there
+    be.scale(d.col_scale.ptr(), d.eq_scale.ptr(), d.ineq_scale.ptr(), colP, d.col_A.ptr(), d.col_G.ptr(),
+             d.row_A.ptr(), d.row_G.ptr());
+  } else {
+    fill(d.col_scale.ptr(), N, T(1));
+    fill(d.eq_scale.ptr(), P, T(1));
+    fill(d.ineq_scale.ptr(), M, T(1));
+    if (!st.preconditioner) return;
+    be.norms(colP, d.col_A.ptr(), d.col_G.ptr(), d.row_A.ptr(), d.row_G.ptr());
+  }
   for (int it = 0; it < st.preconditioner_iter; ++it) {
     T worst = T(0);
     for (int j = 0; j < N; ++j) {
@@ -65,6 +85,16 @@ void equilibrate(CoreData<T, N, P, M>& d, Backend& be, const Settings<T>& st, co
   const T c = T(1) / clamp_norm(max2(mean, qn));
   be.scale_P(c);
   d.cost_scale = c;
+}
+
+/// Ruiz equilibration of the backend's matrices and the cost scaling; fills d.col_scale, eq_scale,
+/// ineq_scale, cost_scale. Backend: norms(colP, colA, colG, rowA, rowG), scale(d, e, f, norms...), scale_P(c).
+/// With preconditioner_warm_start, the iteration starts from the scaling the workspace holds from its
+/// previous solve (a workspace whose scaling does not match its recorded sum, e.g. fresh memory, starts cold).
+template <typename T, int N, int P, int M, typename Backend>
+void equilibrate(CoreData<T, N, P, M>& d, Backend& be, const Settings<T>& st, const ProblemVectors<T>& pv) {
+  ruiz(d, be, st, pv);
+  d.scale_sum = scaling_sum(d);
 }
 
 /// Scaled q, b and bounds; returns the number of finite bounds (active slack pairs).

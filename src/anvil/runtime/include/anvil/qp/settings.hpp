@@ -40,7 +40,7 @@ inline const char* status_name(Status s) { return name(s); }
 template <typename T>
 struct Settings {
   static constexpr bool single = sizeof(T) <= 4;
-  static constexpr int kSize = 18;  ///< length of the flat array of load()/store()
+  static constexpr int kSize = 19;  ///< length of the flat array of load()/store()
   T eps_abs                         = single ? T(0.0001) : T(1e-08);  ///< absolute tolerance (primal, dual, gap)
   T eps_rel                         = single ? T(1e-05) : T(1e-09);  ///< relative tolerance
   T eps_infeasible                  = single ? T(0.0001) : T(1e-08);  ///< certificate tolerance (primal/dual infeasibility)
@@ -52,6 +52,7 @@ struct Settings {
   bool preconditioner               = true;  ///< Ruiz equilibration on/off
   int preconditioner_iter           = 10;  ///< Ruiz iterations
   bool preconditioner_scale_cost    = false;  ///< also scale the cost (P, q) to unit size (off, as in PIQP)
+  bool preconditioner_warm_start    = false;  ///< start the Ruiz iteration from the scaling of the workspace's previous solve (same pattern, matrices alike: the SQP's QPs after the first of a solve); it still stops at its tolerance or after preconditioner_iter passes
   bool check_convexity              = true;  ///< NON_CONVEX unless P is positive semidefinite (the SQP turns it off: its Hessians need be positive definite only on the null space, which the KKT factorization tests)
   int iterative_refinement_max_iter = 10;  ///< refinement steps per linear solve
   T iterative_refinement_eps_rel    = single ? T(1e-06) : T(1e-09);  ///< relative residual of a refined solve
@@ -72,13 +73,14 @@ struct Settings {
     preconditioner = a[8] != 0.0;
     preconditioner_iter = static_cast<int>(a[9]);
     preconditioner_scale_cost = a[10] != 0.0;
-    check_convexity = a[11] != 0.0;
-    iterative_refinement_max_iter = static_cast<int>(a[12]);
-    iterative_refinement_eps_rel = static_cast<T>(a[13]);
-    iterative_refinement_always = a[14] != 0.0;
-    max_factor_retries = static_cast<int>(a[15]);
-    time_limit = static_cast<double>(a[16]);
-    active_set_start = a[17] != 0.0;
+    preconditioner_warm_start = a[11] != 0.0;
+    check_convexity = a[12] != 0.0;
+    iterative_refinement_max_iter = static_cast<int>(a[13]);
+    iterative_refinement_eps_rel = static_cast<T>(a[14]);
+    iterative_refinement_always = a[15] != 0.0;
+    max_factor_retries = static_cast<int>(a[16]);
+    time_limit = static_cast<double>(a[17]);
+    active_set_start = a[18] != 0.0;
   }
   /// Writes every field to a[0..kSize).
   void store(double* a) const {
@@ -93,13 +95,14 @@ struct Settings {
     a[8] = static_cast<double>(preconditioner);
     a[9] = static_cast<double>(preconditioner_iter);
     a[10] = static_cast<double>(preconditioner_scale_cost);
-    a[11] = static_cast<double>(check_convexity);
-    a[12] = static_cast<double>(iterative_refinement_max_iter);
-    a[13] = static_cast<double>(iterative_refinement_eps_rel);
-    a[14] = static_cast<double>(iterative_refinement_always);
-    a[15] = static_cast<double>(max_factor_retries);
-    a[16] = static_cast<double>(time_limit);
-    a[17] = static_cast<double>(active_set_start);
+    a[11] = static_cast<double>(preconditioner_warm_start);
+    a[12] = static_cast<double>(check_convexity);
+    a[13] = static_cast<double>(iterative_refinement_max_iter);
+    a[14] = static_cast<double>(iterative_refinement_eps_rel);
+    a[15] = static_cast<double>(iterative_refinement_always);
+    a[16] = static_cast<double>(max_factor_retries);
+    a[17] = static_cast<double>(time_limit);
+    a[18] = static_cast<double>(active_set_start);
   }
 };
 

@@ -71,6 +71,7 @@ struct CoreData {
   Array<T, P> eq_scale;
   Array<T, M> ineq_scale;
   T cost_scale;
+  T scale_sum;  ///< sum of col/eq/ineq_scale as equilibrate left them (a warm start checks the workspace holds a scaling)
   // reciprocals (multiplications in the per-iteration loops): 1 / (cost_scale col_scale), 1 / eq_scale,
   // 1 / ineq_scale, 1 / cost_scale
   Array<T, N> dual_unscale;

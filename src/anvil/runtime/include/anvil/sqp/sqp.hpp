@@ -195,6 +195,7 @@ class Sqp {
     kkt_err_ = kkt_err_prev_ = T(0);
     have_best_ = false;
     elastic_mode_ = false;
+    qp_scaled_ = false;
     if (st_.hessian == HessianApproximation::BFGS) bfgs_reset();
     for (int k = 0;; ++k) {
       info.iterations = k;
@@ -223,6 +224,7 @@ class Sqp {
   int qp_iters_ = 0, qp_status_ = 0;
   T lin_viol_ = T(0);  ///< scaled l1 violation of the linearized constraints after the QP step
   bool inexact_qp_ = false;  ///< the last step QP ran at a loosened (inexact) tolerance
+  bool qp_scaled_ = false;  ///< the step QP's workspace holds the scaling of an earlier QP of this solve
   T kkt_err_ = T(0), kkt_err_prev_ = T(0);  ///< largest KKT residual of this and the previous iterate
   bool exact_qp_ = false;    ///< this iteration's QPs run at full accuracy (after a rejected inexact step)
 
@@ -784,6 +786,10 @@ class Sqp {
         // the correction QP differs from the step's only in its right-hand sides: when it needs many
         // more iterations (a shifted linearization that is nearly inconsistent), it is not worth it
         if (soc) qs.max_iter = detail::min2(qs.max_iter, detail::max2(kSocMinIter, kSocIterFactor * qp_iters_));
+        // Ruiz from the previous QP's scaling (the matrices change little between iterations); the first
+        // QP of a solve starts cold, so a solve does not depend on the calls before it
+        qs.preconditioner_warm_start = qp_scaled_;
+        qp_scaled_ = true;
         const qp::Info<T> info = Prob::Qp::solve(w_.qp, w_.H.ptr(), w_.q.ptr(), me ? w_.Jes.ptr() : nullptr,
                                                  me ? w_.qb.ptr() : nullptr, mi ? w_.Jis.ptr() : nullptr,
                                                  mi ? w_.ql.ptr() : nullptr, mi ? w_.qu.ptr() : nullptr, w_.dl.ptr(),

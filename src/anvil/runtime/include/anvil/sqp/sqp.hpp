@@ -543,6 +543,24 @@ class Sqp {
     return dhd / dd;
   }
 
+  /// 2 |d'Hd| / d'd when the QP step d climbs f (grad f'd > 0) along clearly negative curvature of H,
+  /// else 0. The QP's factorization includes its barrier terms, which can hide a Hessian that is not
+  /// positive definite on the constraints' null space; the local solution of such a nonconvex QP may
+  /// then buy an increase of f with the model's negative curvature and run to a vertex of the box
+  /// (HS41: to the degenerate KKT point x = 0). Such a step is recomputed with H + delta I, delta at
+  /// least what makes its curvature positive. (Steps that descend along negative curvature are kept:
+  /// regularizing every one, HS108 and HS116 failed from perturbed starts.)
+  T negative_step_curvature() const {
+    if (st_.hessian == HessianApproximation::BFGS) return T(0);
+    T hmax = T(0);
+    for (int i = 0; i < n; ++i) hmax = detail::max2(hmax, std::fabs(w_.H[HL::diag(i)]));
+    const T c = step_curvature();
+    if (!(c < -std::sqrt(std::numeric_limits<T>::epsilon()) * detail::max2(T(1), hmax))) return T(0);
+    T gd = T(0);
+    for (int j = 0; j < n; ++j) gd += w_.grad[j] * w_.d[j];
+    return gd > T(0) ? T(-2) * c : T(0);
+  }
+
   /// out += H v (H symmetric: full in the dense layout, the upper triangle in CSC).
   void hess_mul(const T* v, T* out) const {
     if constexpr (Prob::sparse) {
@@ -563,15 +581,20 @@ class Sqp {
   Status solve_regularized(bool& elastic, T& delta) {
     for (;;) {
       const Status qs = solve_qp(false, elastic, delta);
+      T need = T(0);
       if (qs != Status::QP_FAILURE) {
-        delta_ = delta;
-        return qs;
+        need = qs == Status::MAX_ITER && !elastic ? negative_step_curvature() : T(0);
+        if (!(need > T(0))) {
+          delta_ = delta;
+          return qs;
+        }
       }
       if (delta == T(0)) {
         delta = delta_ > T(0) ? detail::max2(st_.regularization_min, delta_ / T(3)) : st_.regularization_min;
       } else {
         delta *= delta_ > T(0) ? T(8) : T(100);
       }
+      delta = detail::max2(delta, prev_delta_ + need);
       if (delta > st_.regularization_max) return Status::QP_FAILURE;
       add_diag(delta - prev_delta_);
     }

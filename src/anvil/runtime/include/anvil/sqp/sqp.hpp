@@ -552,13 +552,13 @@ class Sqp {
   /// regularizing every one, HS108 and HS116 failed from perturbed starts.)
   T negative_step_curvature() const {
     if (st_.hessian == HessianApproximation::BFGS) return T(0);
+    T gd = T(0);
+    for (int j = 0; j < n; ++j) gd += w_.grad[j] * w_.d[j];
+    if (!(gd > T(0))) return T(0);  // a descent step (most are): no product with H
     T hmax = T(0);
     for (int i = 0; i < n; ++i) hmax = detail::max2(hmax, std::fabs(w_.H[HL::diag(i)]));
     const T c = step_curvature();
-    if (!(c < -std::sqrt(std::numeric_limits<T>::epsilon()) * detail::max2(T(1), hmax))) return T(0);
-    T gd = T(0);
-    for (int j = 0; j < n; ++j) gd += w_.grad[j] * w_.d[j];
-    return gd > T(0) ? T(-2) * c : T(0);
+    return c < -std::sqrt(std::numeric_limits<T>::epsilon()) * detail::max2(T(1), hmax) ? T(-2) * c : T(0);
   }
 
   /// out += H v (H symmetric: full in the dense layout, the upper triangle in CSC).

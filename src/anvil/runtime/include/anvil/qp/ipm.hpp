@@ -57,13 +57,12 @@ class Ipm {
     if (st_.check_convexity && !be_.P_convex(K::convexity_shift)) return report_at_start(Status::NON_CONVEX, warm);
     reg_floor_ = st_.reg_lower_limit;
     refine_ = st_.iterative_refinement_always;
-    if (!start(warm)) return report_at_start(Status::NUMERICS, warm);
     if (st_.active_set_start && warm.x != nullptr && (warm.z != nullptr || warm.z_box != nullptr)) {
+      // (from the warm point itself: the interior-point start is needed only if this fails)
       detail::Residuals<T> res;
-      if (active_set_solve(warm, res)) return report(Status::SOLVED, res);
-      // back to the interior-point iteration from the warm start (as if never tried)
-      if (!start(warm)) return report_at_start(Status::NUMERICS, warm);
+      if (warm_point(warm) && active_set_solve(warm, res)) return report(Status::SOLVED, res);
     }
+    if (!start(warm)) return report_at_start(Status::NUMERICS, warm);
     for (int j = 0; j < n; ++j) d_.x_prox[j] = d_.xs[j];
     set_dual_centres();
     for (int iter = 0;; ++iter) {
@@ -290,10 +289,24 @@ class Ipm {
     return iterate_finite();
   }
 
-  bool warm_start(const WarmStart<T>& w) {
+  // The scaled warm x and y, the inactive pairs at s = 1, z = 0; false unless x and y are finite.
+  bool warm_point(const WarmStart<T>& w) {
     const T c = d_.cost_scale;
-    for (int j = 0; j < n; ++j) d_.xs[j] = w.x[j] / d_.col_scale[j];
-    for (int i = 0; i < p; ++i) d_.ys[i] = w.y ? c * w.y[i] / d_.eq_scale[i] : T(0);
+    bool ok = true;
+    for (int j = 0; j < n; ++j) {
+      d_.xs[j] = w.x[j] / d_.col_scale[j];
+      ok = ok && finite(d_.xs[j]);
+    }
+    for (int i = 0; i < p; ++i) {
+      d_.ys[i] = w.y ? c * w.y[i] / d_.eq_scale[i] : T(0);
+      ok = ok && finite(d_.ys[i]);
+    }
+    set_inactive();
+    return ok;
+  }
+
+  bool warm_start(const WarmStart<T>& w) {
+    warm_point(w);
     be_.G_mul(d_.xs.ptr(), d_.Gx.ptr());
     warm_multipliers(w);
     auto init = [](auto& blk, const T* v, const T* zt) {
@@ -366,12 +379,17 @@ class Ipm {
     set_dual_centres();
     if (!factorize()) return false;
     for (int k = 0;; ++k) {
-      res = detail::compute_residuals(d_, be_, st_, pv_);
       d_.info.iterations = k;
-      if (!res.finite_) return false;
-      // (not the warm point itself: the relative tests could pass there at a start that is not the
-      // solution, and the caller would never move)
-      if (k > 0 && res.converged()) return true;
+      if (k == 0) {
+        // (no termination test at the warm point itself: the relative tests could pass there at a
+        // start that is not the solution, and the caller would never move; a non-finite product
+        // shows in the next residuals)
+        detail::newton_residuals(d_, be_);
+      } else {
+        res = detail::compute_residuals(d_, be_, st_, pv_);
+        if (!res.finite_) return false;
+        if (res.converged()) return true;
+      }
       if (k >= K::active_set_steps) return false;
       for_each_block(d_, [](auto& blk, const T*) {
         for (int i = 0; i < blk.size; ++i) blk.rc[i] = blk.on[i] ? blk.s[i] * blk.z[i] : T(0);

@@ -28,8 +28,32 @@ struct Residuals {
   }
 };
 
-/// Fills the products (Px, Ax, Gx, A'y, G'z), the scaled Newton residuals (rd, rp, the blocks' r)
-/// and returns the unscaled termination quantities.
+/// Fills the products (Px, Ax, Gx, A'y, G'z) and the scaled Newton residuals (rd, rp, the blocks' r).
+template <typename T, int N, int P, int M, typename Backend>
+void newton_residuals(CoreData<T, N, P, M>& d, Backend& be) {
+  be.P_mul(d.xs.ptr(), d.Px.ptr());
+  be.A_mul(d.xs.ptr(), d.Ax.ptr());
+  be.G_mul(d.xs.ptr(), d.Gx.ptr());
+  be.At_mul(d.ys.ptr(), d.Aty.ptr());
+  for (int i = 0; i < M; ++i) d.signed_z[i] = d.g_upper.z[i] - d.g_lower.z[i];
+  be.Gt_mul(d.signed_z.ptr(), d.Gtz.ptr());
+  auto bound = [](auto& blk, int i, T v) {
+    constexpr int sg = std::decay_t<decltype(blk)>::sign;
+    blk.r[i] = !blk.on[i] ? T(0) : sg > 0 ? v - blk.h[i] + blk.s[i] : blk.h[i] - v + blk.s[i];
+  };
+  for (int j = 0; j < N; ++j) {
+    d.rd[j] = d.Px[j] + d.q[j] + d.Aty[j] + d.Gtz[j] + (d.x_upper.z[j] - d.x_lower.z[j]);
+    bound(d.x_upper, j, d.xs[j]);
+    bound(d.x_lower, j, d.xs[j]);
+  }
+  for (int i = 0; i < P; ++i) d.rp[i] = d.Ax[i] - d.b[i];
+  for (int i = 0; i < M; ++i) {
+    bound(d.g_upper, i, d.Gx[i]);
+    bound(d.g_lower, i, d.Gx[i]);
+  }
+}
+
+/// Fills what newton_residuals does and returns the unscaled termination quantities.
 template <typename T, int N, int P, int M, typename Backend>
 Residuals<T> compute_residuals(CoreData<T, N, P, M>& d, Backend& be, const Settings<T>& st,
                                const ProblemVectors<T>& pv) {

@@ -75,6 +75,8 @@ SETTINGS = StructSpec("Settings", "SQP settings (one row per field: the Python S
         "exceeds violation_limit * max(1, that at x0) is rejected (SNOPT's Violation limit; inf: none).",
         minimum=0, open_interval=True),
   Field("second_order_correction", "bool", True, "try a second-order correction when a full step is rejected."),
+  Field("max_soc", "int", 4, "most second-order corrections of one step, each from the last trial point while each "
+        "reduces the violation by 1% (Ipopt's max_soc).", minimum=1),
   Field("elastic_penalty", "float", 1e4, "SNOPT's elastic weight omega: elastic mode starts when the QP is "
         "infeasible or a QP multiplier exceeds omega (1 + inf-norm of grad f), the initial penalty of the elastic "
         "(l1-relaxed) QP (scaled units).", minimum=0,
@@ -86,6 +88,8 @@ SETTINGS = StructSpec("Settings", "SQP settings (one row per field: the Python S
   Field("scaling", "bool", True, "gradient-based scaling of the objective and the constraint rows."),
   Field("scaling_max_gradient", "float", 100.0, "gradient inf-norm above which a function is scaled down.",
         minimum=0, open_interval=True),
+  Field("variable_scaling", "bool", True, "the QPs in the variables x_j / max(1, |x0_j|) (x0 the start moved into "
+        "the box): a variable of size 1e8 gets curvature and gradient the QP's tolerances can resolve."),
   Field("time_limit", "double", _INF, "seconds; TIME_LIMIT when exceeded (checked every iteration).", minimum=0,
         open_interval=True),
   Field("qp_max_iter", "int", 200, "iterations of each QP.", minimum=1),

@@ -68,7 +68,7 @@ inline const char* name(Globalization v) {
 template <typename T>
 struct Settings {
   static constexpr bool single = sizeof(T) <= 4;
-  static constexpr int kSize = 27;  ///< length of the flat array of load()/store()
+  static constexpr int kSize = 29;  ///< length of the flat array of load()/store()
   int max_iter                 = 100;  ///< SQP iterations at most.
   T tol_stationarity           = single ? T(0.001) : T(1e-06);  ///< |grad L|_inf at a solution (unscaled).
   T tol_eq                     = single ? T(0.0001) : T(1e-08);  ///< |g_eq - b|_inf at a solution.
@@ -85,11 +85,13 @@ struct Settings {
   T trust_radius               = T(1.0);  ///< initial l-inf bound on a step, times max(1, inf-norm of x0) (adapted; inf: none).
   T violation_limit            = T(10.0);  ///< a line-search trial point whose largest scaled constraint violation exceeds violation_limit * max(1, that at x0) is rejected (SNOPT's Violation limit; inf: none).
   bool second_order_correction = true;  ///< try a second-order correction when a full step is rejected.
+  int max_soc                  = 4;  ///< most second-order corrections of one step, each from the last trial point while each reduces the violation by 1% (Ipopt's max_soc).
   T elastic_penalty            = T(10000.0);  ///< SNOPT's elastic weight omega: elastic mode starts when the QP is infeasible or a QP multiplier exceeds omega (1 + inf-norm of grad f), the initial penalty of the elastic (l1-relaxed) QP (scaled units).
   T elastic_penalty_max        = single ? T(1000000.0) : T(100000000.0);  ///< largest elastic penalty before LOCALLY_INFEASIBLE.
   T infeasibility_tol          = single ? T(1e-05) : T(1e-09);  ///< relative predicted decrease of the violation below which a point is stationary for it.
   bool scaling                 = true;  ///< gradient-based scaling of the objective and the constraint rows.
   T scaling_max_gradient       = T(100.0);  ///< gradient inf-norm above which a function is scaled down.
+  bool variable_scaling        = true;  ///< the QPs in the variables x_j / max(1, |x0_j|) (x0 the start moved into the box): a variable of size 1e8 gets curvature and gradient the QP's tolerances can resolve.
   double time_limit            = std::numeric_limits<double>::infinity();  ///< seconds; TIME_LIMIT when exceeded (checked every iteration).
   int qp_max_iter              = 200;  ///< iterations of each QP.
   T qp_tol_factor              = T(0.3);  ///< inexact QPs: a QP's absolute tolerance is at least min(qp_tol_max, eta * the smallest KKT residual of the iterate above its tolerance), eta = min(qp_tol_factor, this iterate's largest KKT residual / the previous one's); the first QP is exact unless H = 0 (0: every QP to the final accuracy).
@@ -114,17 +116,19 @@ struct Settings {
     trust_radius = static_cast<T>(a[13]);
     violation_limit = static_cast<T>(a[14]);
     second_order_correction = a[15] != 0.0;
-    elastic_penalty = static_cast<T>(a[16]);
-    elastic_penalty_max = static_cast<T>(a[17]);
-    infeasibility_tol = static_cast<T>(a[18]);
-    scaling = a[19] != 0.0;
-    scaling_max_gradient = static_cast<T>(a[20]);
-    time_limit = static_cast<double>(a[21]);
-    qp_max_iter = static_cast<int>(a[22]);
-    qp_tol_factor = static_cast<T>(a[23]);
-    qp_tol_max = static_cast<T>(a[24]);
-    qp_warm_start = a[25] != 0.0;
-    verbose = a[26] != 0.0;
+    max_soc = static_cast<int>(a[16]);
+    elastic_penalty = static_cast<T>(a[17]);
+    elastic_penalty_max = static_cast<T>(a[18]);
+    infeasibility_tol = static_cast<T>(a[19]);
+    scaling = a[20] != 0.0;
+    scaling_max_gradient = static_cast<T>(a[21]);
+    variable_scaling = a[22] != 0.0;
+    time_limit = static_cast<double>(a[23]);
+    qp_max_iter = static_cast<int>(a[24]);
+    qp_tol_factor = static_cast<T>(a[25]);
+    qp_tol_max = static_cast<T>(a[26]);
+    qp_warm_start = a[27] != 0.0;
+    verbose = a[28] != 0.0;
   }
   /// Writes every field to a[0..kSize).
   void store(double* a) const {
@@ -144,17 +148,19 @@ struct Settings {
     a[13] = static_cast<double>(trust_radius);
     a[14] = static_cast<double>(violation_limit);
     a[15] = static_cast<double>(second_order_correction);
-    a[16] = static_cast<double>(elastic_penalty);
-    a[17] = static_cast<double>(elastic_penalty_max);
-    a[18] = static_cast<double>(infeasibility_tol);
-    a[19] = static_cast<double>(scaling);
-    a[20] = static_cast<double>(scaling_max_gradient);
-    a[21] = static_cast<double>(time_limit);
-    a[22] = static_cast<double>(qp_max_iter);
-    a[23] = static_cast<double>(qp_tol_factor);
-    a[24] = static_cast<double>(qp_tol_max);
-    a[25] = static_cast<double>(qp_warm_start);
-    a[26] = static_cast<double>(verbose);
+    a[16] = static_cast<double>(max_soc);
+    a[17] = static_cast<double>(elastic_penalty);
+    a[18] = static_cast<double>(elastic_penalty_max);
+    a[19] = static_cast<double>(infeasibility_tol);
+    a[20] = static_cast<double>(scaling);
+    a[21] = static_cast<double>(scaling_max_gradient);
+    a[22] = static_cast<double>(variable_scaling);
+    a[23] = static_cast<double>(time_limit);
+    a[24] = static_cast<double>(qp_max_iter);
+    a[25] = static_cast<double>(qp_tol_factor);
+    a[26] = static_cast<double>(qp_tol_max);
+    a[27] = static_cast<double>(qp_warm_start);
+    a[28] = static_cast<double>(verbose);
   }
 };
 

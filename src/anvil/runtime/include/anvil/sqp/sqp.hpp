@@ -135,6 +135,9 @@ struct Workspace {
   Array<T, JeL::nnz> Jes;
   Array<T, JiL::nnz> Jis;
   Array<T, n> qzb, sv, yv, d0, Jd_x;
+  // ---- variable scaling of the QPs: d = D d_qp (D = vs; Hq = D H D, bounds / D, box multipliers * D) ----
+  Array<T, n> vs, dlq, duq, zbq;
+  Array<T, HL::nnz> Hq;
   // ---- elastic QP data (dense: full matrices; CSC: J's values followed by the identity blocks) ----
   Array<T, dense_el ? std::size_t(ne) * ne : 1> He;
   Array<T, dense_el ? std::size_t(me) * ne : std::size_t(JeL::nnz + 2 * me)> Jee;
@@ -184,6 +187,7 @@ class Sqp {
     if (!load(x0, cd)) return finish(Status::INVALID_INPUT);
     if (!eval_derivatives(w_.x.ptr())) return finish(Status::NUMERICAL_ERROR);
     scale();
+    scale_variables();
     T xn = T(1);
     for (int j = 0; j < n; ++j) xn = detail::max2(xn, std::fabs(w_.x[j]));
     radius_ = st_.trust_radius * xn;
@@ -225,6 +229,7 @@ class Sqp {
   T lin_viol_ = T(0);  ///< scaled l1 violation of the linearized constraints after the QP step
   bool inexact_qp_ = false;  ///< the last step QP ran at a loosened (inexact) tolerance
   bool qp_scaled_ = false;  ///< the step QP's workspace holds the scaling of an earlier QP of this solve
+  bool var_scaled_ = false;  ///< some variable scale vs_j differs from 1 (the QP gets Hq, not H)
   T kkt_err_ = T(0), kkt_err_prev_ = T(0);  ///< largest KKT residual of this and the previous iterate
   bool exact_qp_ = false;    ///< this iteration's QPs run at full accuracy (after a rejected inexact step)
 
@@ -294,6 +299,19 @@ class Sqp {
     for (int i = 0; i < me; ++i) w_.y[i] = w_.lam_eq[i] * w_.sf / w_.se[i];
     for (int i = 0; i < mi; ++i) w_.z[i] = w_.lam_ineq[i] * w_.sf / w_.si[i];
     for (int i = 0; i < n; ++i) w_.zb[i] = w_.lam_box[i] * w_.sf;
+  }
+
+  /// The QPs' variable scaling D_j = max(1, |x0_j|) (setting variable_scaling): the QP then sees the
+  /// curvature D H D and gradient D grad of variables of unit size, which its absolute tolerances and
+  /// its Ruiz equilibration (that leaves bounded columns unscaled) can resolve (HS54: variables of
+  /// 1e6-1e8 whose gradients, 1e-10, are below the QP's tolerance). All other quantities of the
+  /// iteration (steps, multipliers, termination) stay unscaled.
+  void scale_variables() {
+    var_scaled_ = false;
+    for (int j = 0; j < n; ++j) {
+      w_.vs[j] = st_.variable_scaling ? detail::max2(T(1), std::fabs(w_.x[j])) : T(1);
+      var_scaled_ = var_scaled_ || w_.vs[j] != T(1);
+    }
   }
 
   // ------------------------------------------------------------------ evaluations
@@ -767,11 +785,23 @@ class Sqp {
     (void)delta;
     const T sf = w_.sf;
     for (int j = 0; j < n; ++j) {
-      w_.q[j] = sf * w_.grad[j];
+      const T v = w_.vs[j];
+      w_.q[j] = sf * w_.grad[j] * v;
       // the box, intersected with the l-inf trust region |d_j| <= radius_ (a safeguard for directions
       // the QP does not bound, e.g. zero curvature at the start; inactive near a solution)
       w_.dl[j] = detail::max2(w_.xl[j] - w_.x[j], -radius_);
       w_.du[j] = detail::min2(w_.xu[j] - w_.x[j], radius_);
+      w_.dlq[j] = w_.dl[j] / v;
+      w_.duq[j] = w_.du[j] / v;
+      w_.zbq[j] = w_.zb[j] * v;
+    }
+    if (var_scaled_) {
+      if constexpr (Prob::sparse) {
+        for (long k = 0; k < HL::nnz; ++k) w_.Hq[k] = w_.vs[HL::row(k)] * w_.H[k] * w_.vs[HL::col(k)];
+      } else {
+        for (int i = 0; i < n; ++i)
+          for (int j = 0; j < n; ++j) w_.Hq[i * n + j] = w_.vs[i] * w_.H[i * n + j] * w_.vs[j];
+      }
     }
     for (int i = 0; i < me; ++i) w_.Jd_e[i] = T(0);
     for (int i = 0; i < mi; ++i) w_.Jd_i[i] = T(0);
@@ -779,8 +809,8 @@ class Sqp {
       detail::mul_add<JeL>(w_.Je.ptr(), w_.d.ptr(), w_.Jd_e.ptr());
       detail::mul_add<JiL>(w_.Ji.ptr(), w_.d.ptr(), w_.Jd_i.ptr());
     }
-    for (long k = 0; k < JeL::nnz; ++k) w_.Jes[k] = w_.se[JeL::row(k)] * w_.Je[k];
-    for (long k = 0; k < JiL::nnz; ++k) w_.Jis[k] = w_.si[JiL::row(k)] * w_.Ji[k];
+    for (long k = 0; k < JeL::nnz; ++k) w_.Jes[k] = w_.se[JeL::row(k)] * w_.Je[k] * w_.vs[JeL::col(k)];
+    for (long k = 0; k < JiL::nnz; ++k) w_.Jis[k] = w_.si[JiL::row(k)] * w_.Ji[k] * w_.vs[JiL::col(k)];
     for (int i = 0; i < me; ++i) {
       const T c = (soc ? w_.ge_t[i] - w_.Jd_e[i] : w_.ge[i]) - w_.b[i];
       w_.qb[i] = -w_.se[i] * c;
@@ -795,7 +825,7 @@ class Sqp {
       // SNOPT's elastic weight: omega (1 + |grad f|_inf) on the scaled problem, set afresh outside
       // elastic mode (inside it, the steering below may have raised it)
       T g = T(0);
-      for (int j = 0; j < n; ++j) g = detail::max2(g, std::fabs(w_.q[j]));
+      for (int j = 0; j < n; ++j) g = detail::max2(g, std::fabs(sf * w_.grad[j]));
       rho_el_ = detail::min2(st_.elastic_penalty_max, st_.elastic_penalty * (T(1) + g));
     }
     if (!elastic && !(elastic_mode_ && !soc)) {
@@ -813,12 +843,12 @@ class Sqp {
         // QP of a solve starts cold, so a solve does not depend on the calls before it
         qs.preconditioner_warm_start = qp_scaled_;
         qp_scaled_ = true;
-        const qp::Info<T> info = Prob::Qp::solve(w_.qp, w_.H.ptr(), w_.q.ptr(), me ? w_.Jes.ptr() : nullptr,
+        const qp::Info<T> info = Prob::Qp::solve(w_.qp, qp_hessian(), w_.q.ptr(), me ? w_.Jes.ptr() : nullptr,
                                                  me ? w_.qb.ptr() : nullptr, mi ? w_.Jis.ptr() : nullptr,
-                                                 mi ? w_.ql.ptr() : nullptr, mi ? w_.qu.ptr() : nullptr, w_.dl.ptr(),
-                                                 w_.du.ptr(), qs, warm ? w_.d0.ptr() : nullptr,
+                                                 mi ? w_.ql.ptr() : nullptr, mi ? w_.qu.ptr() : nullptr, w_.dlq.ptr(),
+                                                 w_.duq.ptr(), qs, warm ? w_.d0.ptr() : nullptr,
                                                  warm ? w_.y.ptr() : nullptr, warm ? w_.z.ptr() : nullptr,
-                                                 warm ? w_.zb.ptr() : nullptr);
+                                                 warm ? w_.zbq.ptr() : nullptr);
         note_qp(info);
         return info;
       };
@@ -879,12 +909,16 @@ class Sqp {
     w_.info.time_qp += r.solve_time;
   }
 
+  /// The QP's Hessian: H in the scaled variables.
+  const T* qp_hessian() const { return var_scaled_ ? w_.Hq.ptr() : w_.H.ptr(); }
+
+  /// The step and multipliers of a QP solution (in the QP's scaled variables) into d, qy, qz, qzb.
   void copy_step(const T* d, const T* y, const T* z, const T* zb) {
     for (int j = 0; j < n; ++j) {
-      w_.d[j] = d[j];
+      w_.d[j] = w_.vs[j] * d[j];
       // a multiplier of the trust-region side of the box is not a bound multiplier of the problem
       const bool tr_upper = w_.du[j] < w_.xu[j] - w_.x[j], tr_lower = w_.dl[j] > w_.xl[j] - w_.x[j];
-      w_.qzb[j] = (zb[j] > T(0) && tr_upper) || (zb[j] < T(0) && tr_lower) ? T(0) : zb[j];
+      w_.qzb[j] = (zb[j] > T(0) && tr_upper) || (zb[j] < T(0) && tr_lower) ? T(0) : zb[j] / w_.vs[j];
     }
     for (int i = 0; i < me; ++i) w_.qy[i] = y[i];
     for (int i = 0; i < mi; ++i) w_.qz[i] = z[i];
@@ -939,8 +973,8 @@ class Sqp {
   const T* assemble_elastic() {
     for (int j = 0; j < ne; ++j) {
       w_.qe[j] = j < n ? w_.q[j] : rho_el_;
-      w_.dle[j] = j < n ? w_.dl[j] : T(0);
-      w_.due[j] = j < n ? w_.du[j] : detail::inf<T>();
+      w_.dle[j] = j < n ? w_.dlq[j] : T(0);
+      w_.due[j] = j < n ? w_.duq[j] : detail::inf<T>();
     }
     if constexpr (Prob::sparse) {
       for (long k = 0; k < JeL::nnz; ++k) w_.Jee[k] = w_.Jes[k];
@@ -953,12 +987,12 @@ class Sqp {
         w_.Jie[JiL::nnz + i] = T(-1);
         w_.Jie[JiL::nnz + mi + i] = T(1);
       }
-      return w_.H.ptr();
+      return qp_hessian();
     } else {
       T* He = w_.He.ptr();
       for (long k = 0; k < long(ne) * ne; ++k) He[k] = T(0);
       for (int i = 0; i < n; ++i)
-        for (int j = 0; j < n; ++j) He[i * ne + j] = w_.H[i * n + j];
+        for (int j = 0; j < n; ++j) He[i * ne + j] = qp_hessian()[i * n + j];
       for (long k = 0; k < long(me) * ne; ++k) w_.Jee[k] = T(0);
       for (long k = 0; k < long(mi) * ne; ++k) w_.Jie[k] = T(0);
       for (int i = 0; i < me; ++i) {
@@ -996,25 +1030,38 @@ class Sqp {
     return false;
   }
 
-  /// Second-order correction: re-solve the QP with the constraints shifted by c(x + d) - J d (the
-  /// values at x + d are in ge_t, gi_t). On rejection the first step d is restored; the multipliers
-  /// of the correction QP stay (an estimate as good as the first one's).
+  /// Second-order corrections: re-solve the QP with the constraints shifted by c(x + d) - J d (the
+  /// values at x + d are in ge_t, gi_t; d the last trial step), up to max_soc times. On rejection the
+  /// first step d is restored; the multipliers of the correction QP stay (an estimate as good as the
+  /// first one's).
   bool soc_step(T merit0, T D) {
     T* d = w_.d.ptr();
     for (int j = 0; j < n; ++j) w_.dsoc[j] = d[j];
-    bool elastic = false;
-    bool ok = solve_qp(true, elastic) == Status::MAX_ITER;
-    if (ok) {
+    bool ok = false;
+    // up to max_soc corrections (Ipopt's), each from the last trial point, while each one reduces the
+    // violation by at least kSocDecrease (Ipopt's kappa_soc): one correction may leave too much of a
+    // strongly curved constraint's violation (HS116 with scaled variables: 2e-3 -> 6e-4 -> 4e-5 -> ...)
+    T theta_prev = theta(w_.ge_t.ptr(), w_.gi_t.ptr());
+    for (int p = 0; p < st_.max_soc && !ok; ++p) {
+      bool elastic = false;
+      if (solve_qp(true, elastic) != Status::MAX_ITER) break;
       T f_t = T(0);
       for (int j = 0; j < n; ++j) w_.xt[j] = clip(j, w_.x[j] + d[j]);
-      ok = eval_values(w_.xt.ptr(), f_t) &&
-           w_.sf * f_t + nu_ * theta(w_.ge_t.ptr(), w_.gi_t.ptr()) <= merit0 + st_.armijo * D;
+      if (!eval_values(w_.xt.ptr(), f_t)) break;
+      const T th = theta(w_.ge_t.ptr(), w_.gi_t.ptr());
+      ok = w_.sf * f_t + nu_ * th <= merit0 + st_.armijo * D;
+#ifdef SQP_DEBUG
+      std::printf("    soc %d: m=%.17g theta=%g f=%.17g\n", p, double(w_.sf * f_t + nu_ * th), double(th), double(f_t));
+#endif
+      if (!(th <= kSocDecrease * theta_prev)) break;
+      theta_prev = th;
     }
     if (!ok)
       for (int j = 0; j < n; ++j) d[j] = w_.dsoc[j];
     w_.info.soc_steps += ok ? 1 : 0;
     return ok;
   }
+  static constexpr T kSocDecrease = T(0.99);
 
   /// Filter line search (Waechter & Biegler 2006) on (theta, sf f).
   bool filter_search(T phi0, T gd, T theta0, T& alpha, bool elastic) {

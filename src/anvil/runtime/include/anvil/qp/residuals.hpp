@@ -59,21 +59,12 @@ Residuals<T> compute_residuals(CoreData<T, N, P, M>& d, Backend& be, const Setti
                                const ProblemVectors<T>& pv) {
   const T c = d.cost_scale;
   Residuals<T> res;
-  be.P_mul(d.xs.ptr(), d.Px.ptr());
-  be.A_mul(d.xs.ptr(), d.Ax.ptr());
-  be.G_mul(d.xs.ptr(), d.Gx.ptr());
-  be.At_mul(d.ys.ptr(), d.Aty.ptr());
-  for (int i = 0; i < M; ++i) d.signed_z[i] = d.g_upper.z[i] - d.g_lower.z[i];
-  be.Gt_mul(d.signed_z.ptr(), d.Gtz.ptr());
+  newton_residuals(d, be);
   T dres = T(0), dscale = T(0), pres = T(0), pscale = T(0), gap = T(0), gscale = T(0), xPx = T(0), qx = T(0);
-  // one bound of one block: scaled residual, unscaled violation, gap and scale terms
-  auto bound = [&](auto& blk, int i, T v, T v_unscaled, T h_unscaled) {
+  // one bound of one block: unscaled violation, gap and scale terms
+  auto bound = [&](auto& blk, int i, T v_unscaled, T h_unscaled) {
     constexpr int sg = std::decay_t<decltype(blk)>::sign;
-    if (!blk.on[i]) {
-      blk.r[i] = T(0);
-      return;
-    }
-    blk.r[i] = sg > 0 ? v - blk.h[i] + blk.s[i] : blk.h[i] - v + blk.s[i];
+    if (!blk.on[i]) return;
     pres = max2(pres, sg > 0 ? v_unscaled - h_unscaled : h_unscaled - v_unscaled);
     pscale = max2(pscale, abs(h_unscaled));
     const T hz = blk.h[i] * blk.z[i];
@@ -82,7 +73,6 @@ Residuals<T> compute_residuals(CoreData<T, N, P, M>& d, Backend& be, const Setti
   };
   for (int j = 0; j < N; ++j) {
     const T zb = d.x_upper.z[j] - d.x_lower.z[j];
-    d.rd[j] = d.Px[j] + d.q[j] + d.Aty[j] + d.Gtz[j] + zb;
     const T u = d.dual_unscale[j];
     dres = max2(dres, abs(d.rd[j]) * u);
     dscale = max2(dscale, max2(max2(abs(d.Px[j]) * u, abs(pv.q_at(j))), max2(abs(d.Aty[j]) * u, abs(d.Gtz[j]) * u)));
@@ -91,12 +81,11 @@ Residuals<T> compute_residuals(CoreData<T, N, P, M>& d, Backend& be, const Setti
     qx += d.q[j] * d.xs[j];
     const T x = d.col_scale[j] * d.xs[j];
     pscale = max2(pscale, abs(x));
-    bound(d.x_upper, j, d.xs[j], x, pv.xu_at(j));
-    bound(d.x_lower, j, d.xs[j], x, pv.xl_at(j));
+    bound(d.x_upper, j, x, pv.xu_at(j));
+    bound(d.x_lower, j, x, pv.xl_at(j));
   }
   T by = T(0);
   for (int i = 0; i < P; ++i) {
-    d.rp[i] = d.Ax[i] - d.b[i];
     const T u = d.eq_unscale[i];
     pres = max2(pres, abs(d.rp[i]) * u);
     pscale = max2(pscale, max2(abs(d.Ax[i]) * u, abs(pv.b_at(i))));
@@ -105,8 +94,8 @@ Residuals<T> compute_residuals(CoreData<T, N, P, M>& d, Backend& be, const Setti
   for (int i = 0; i < M; ++i) {
     const T gx = d.Gx[i] * d.ineq_unscale[i];
     if (d.g_upper.on[i] || d.g_lower.on[i]) pscale = max2(pscale, abs(gx));
-    bound(d.g_upper, i, d.Gx[i], gx, pv.hu_at(i));
-    bound(d.g_lower, i, d.Gx[i], gx, pv.hl_at(i));
+    bound(d.g_upper, i, gx, pv.hu_at(i));
+    bound(d.g_lower, i, gx, pv.hl_at(i));
   }
   gap += xPx + qx + by;
   gscale = max2(gscale, max2(abs(xPx), max2(abs(qx), abs(by))));

@@ -785,17 +785,18 @@ class Sqp {
     (void)delta;
     const T sf = w_.sf;
     for (int j = 0; j < n; ++j) {
-      const T v = w_.vs[j];
-      w_.q[j] = sf * w_.grad[j] * v;
+      w_.q[j] = sf * w_.grad[j] * w_.vs[j];
       // the box, intersected with the l-inf trust region |d_j| <= radius_ (a safeguard for directions
       // the QP does not bound, e.g. zero curvature at the start; inactive near a solution)
       w_.dl[j] = detail::max2(w_.xl[j] - w_.x[j], -radius_);
       w_.du[j] = detail::min2(w_.xu[j] - w_.x[j], radius_);
-      w_.dlq[j] = w_.dl[j] / v;
-      w_.duq[j] = w_.du[j] / v;
-      w_.zbq[j] = w_.zb[j] * v;
     }
     if (var_scaled_) {
+      for (int j = 0; j < n; ++j) {
+        w_.dlq[j] = w_.dl[j] / w_.vs[j];
+        w_.duq[j] = w_.du[j] / w_.vs[j];
+        w_.zbq[j] = w_.zb[j] * w_.vs[j];
+      }
       if constexpr (Prob::sparse) {
         for (long k = 0; k < HL::nnz; ++k) w_.Hq[k] = w_.vs[HL::row(k)] * w_.H[k] * w_.vs[HL::col(k)];
       } else {
@@ -845,10 +846,10 @@ class Sqp {
         qp_scaled_ = true;
         const qp::Info<T> info = Prob::Qp::solve(w_.qp, qp_hessian(), w_.q.ptr(), me ? w_.Jes.ptr() : nullptr,
                                                  me ? w_.qb.ptr() : nullptr, mi ? w_.Jis.ptr() : nullptr,
-                                                 mi ? w_.ql.ptr() : nullptr, mi ? w_.qu.ptr() : nullptr, w_.dlq.ptr(),
-                                                 w_.duq.ptr(), qs, warm ? w_.d0.ptr() : nullptr,
+                                                 mi ? w_.ql.ptr() : nullptr, mi ? w_.qu.ptr() : nullptr, qp_lower(),
+                                                 qp_upper(), qs, warm ? w_.d0.ptr() : nullptr,
                                                  warm ? w_.y.ptr() : nullptr, warm ? w_.z.ptr() : nullptr,
-                                                 warm ? w_.zbq.ptr() : nullptr);
+                                                 warm ? (var_scaled_ ? w_.zbq.ptr() : w_.zb.ptr()) : nullptr);
         note_qp(info);
         return info;
       };
@@ -909,8 +910,10 @@ class Sqp {
     w_.info.time_qp += r.solve_time;
   }
 
-  /// The QP's Hessian: H in the scaled variables.
+  /// The QP's Hessian and step bounds in its scaled variables (H, dl, du themselves when D = I).
   const T* qp_hessian() const { return var_scaled_ ? w_.Hq.ptr() : w_.H.ptr(); }
+  const T* qp_lower() const { return var_scaled_ ? w_.dlq.ptr() : w_.dl.ptr(); }
+  const T* qp_upper() const { return var_scaled_ ? w_.duq.ptr() : w_.du.ptr(); }
 
   /// The step and multipliers of a QP solution (in the QP's scaled variables) into d, qy, qz, qzb.
   void copy_step(const T* d, const T* y, const T* z, const T* zb) {
@@ -973,8 +976,8 @@ class Sqp {
   const T* assemble_elastic() {
     for (int j = 0; j < ne; ++j) {
       w_.qe[j] = j < n ? w_.q[j] : rho_el_;
-      w_.dle[j] = j < n ? w_.dlq[j] : T(0);
-      w_.due[j] = j < n ? w_.duq[j] : detail::inf<T>();
+      w_.dle[j] = j < n ? qp_lower()[j] : T(0);
+      w_.due[j] = j < n ? qp_upper()[j] : detail::inf<T>();
     }
     if constexpr (Prob::sparse) {
       for (long k = 0; k < JeL::nnz; ++k) w_.Jee[k] = w_.Jes[k];
